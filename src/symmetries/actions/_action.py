@@ -1,0 +1,121 @@
+"""The Action interface: how a group element moves a structured input."""
+
+from __future__ import annotations
+
+import torch
+
+from ..groups import Group
+
+
+class Action:
+    r"""How a group acts on one kind of data: ``act(g, x)``.
+
+    ``g`` is a batch of group elements of size 1 (the same element acts on all of ``x``) or
+    of size ``B`` where ``B`` is the batch size of ``x`` (one element per sample; this is
+    what augmentation uses). The result has the structure of ``x``.
+
+    Implementations: a :class:`~symmetries.reps.Rep` acts on feature vectors ``(..., dim)``;
+    this package adds images, point clouds, graphs and lattice gauge fields. The checker,
+    augmentation, symmetrization and audit take any object with ``group`` and ``act``.
+    """
+
+    group: Group
+
+    def act(self, g, x):
+        raise NotImplementedError
+
+    def __call__(self, g, x):
+        return self.act(g, x)
+
+    def batch_size(self, x) -> int:
+        """Number of samples in ``x`` (the leading dimension of a tensor input)."""
+        return _first_tensor(x).shape[0]
+
+    def distance(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample ``(|a - b|, |b|)`` used by the checker: max-abs difference and scale."""
+        return _flat_distance(a, b)
+
+
+def _first_tensor(x):
+    if torch.is_tensor(x):
+        return x
+    if isinstance(x, (tuple, list)):
+        return _first_tensor(x[0])
+    if isinstance(x, dict):
+        return _first_tensor(next(iter(x.values())))
+    raise TypeError(f"cannot find a tensor in input of type {type(x).__name__}")
+
+
+def _tensors(x):
+    if torch.is_tensor(x):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for item in x for t in _tensors(item)]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _tensors(v)]
+    return []
+
+
+def _flat_distance(a, b):
+    """Per-sample max-abs error and max-abs size over all floating tensors of a structure."""
+    ta, tb = _tensors(a), _tensors(b)
+    if len(ta) != len(tb):
+        raise ValueError(f"outputs differ in structure: {len(ta)} vs {len(tb)} tensors")
+    errs, scales = [], []
+    for x, y in zip(ta, tb):
+        if x.shape != y.shape:
+            raise ValueError(f"outputs differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+        if not x.is_floating_point():
+            x, y = x.double(), y.double()
+        d = (x - y).abs()
+        errs.append(d.reshape(d.shape[0], -1).amax(1) if d.dim() else d.reshape(1))
+        s = y.abs()
+        scales.append(s.reshape(s.shape[0], -1).amax(1) if s.dim() else s.reshape(1))
+    err = torch.stack([e.max() for e in errs]) if len(errs) > 1 and len({e.shape for e in errs}) > 1 else None
+    if err is not None:  # tensors with different leading sizes: reduce to one number
+        return err.max()[None], torch.stack([s.max() for s in scales]).max()[None]
+    return torch.stack(errs).amax(0), torch.stack(scales).amax(0)
+
+
+class TrivialAction(Action):
+    """The group leaves the data unchanged: the output side of an invariance check."""
+
+    def __init__(self, group: Group | None = None):
+        self.group = group
+
+    def act(self, g, x):
+        return x
+
+    def __repr__(self):
+        return "invariant()"
+
+
+def invariant(group: Group | None = None) -> TrivialAction:
+    """The trivial action (``act(g, x) = x``), for invariant outputs."""
+    return TrivialAction(group)
+
+
+class VectorAction(Action):
+    r"""A rep acting on feature vectors ``(..., dim)``: :math:`x \mapsto \rho(g) x`.
+
+    A :class:`~symmetries.reps.Rep` already is such an action; this wrapper exists for code
+    that wants an :class:`Action` instance.
+    """
+
+    def __init__(self, rep):
+        self.rep, self.group = rep, rep.group
+
+    def act(self, g, x):
+        return self.rep.act(g, x)
+
+    def __repr__(self):
+        return f"VectorAction({self.rep!r})"
+
+
+def as_action(obj) -> Action:
+    """Accept an :class:`Action` or anything with ``group`` and ``act`` (a Rep)."""
+    if isinstance(obj, Action):
+        return obj
+    if hasattr(obj, "act") and hasattr(obj, "group"):
+        return VectorAction(obj)
+    raise TypeError(f"expected an Action or a Rep, got {type(obj).__name__}")

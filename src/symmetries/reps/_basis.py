@@ -1,0 +1,186 @@
+"""The constraint solver: all linear maps W with rho_out(g) W = W rho_in(g)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from ..groups._group import check_same_group
+from ._rep import Rep
+
+#: dense bases with more entries than this (float64) are returned sparse or refused
+DENSE_LIMIT = 2**27
+#: largest unknown count d_out * d_in solved densely by eigendecomposition
+DENSE_SOLVE_LIMIT = 6000
+
+
+def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> torch.Tensor:
+    r"""An orthonormal basis ``(k, d_out, d_in)`` of all W with :math:`\rho_{out}(g) W = W \rho_{in}(g)`.
+
+    Solved from the generators only: :math:`\rho_{out}(h) W = W \rho_{in}(h)` for the discrete
+    generators ``h`` and :math:`d\rho_{out}(A) W = W d\rho_{in}(A)` for the Lie-algebra
+    generators ``A``. Direct sums are solved block by block (each distinct pair once);
+    permutation reps by orbits of index pairs (exact, any size); other blocks as the
+    nullspace of the stacked constraints. Results are cached. The basis is orthonormal in
+    the Frobenius inner product, float64.
+
+    ``sparse``: ``None`` returns a sparse COO tensor only when the dense one would exceed
+    ``DENSE_LIMIT`` entries, ``True`` always (permutation reps only), ``False`` never (and
+    raises ``MemoryError`` before allocating a basis that large).
+    """
+    _check_reps(rep_in, rep_out)
+    k, rows, cols, vals = _assemble(rep_in, rep_out)
+    shape = (k, rep_out.dim, rep_in.dim)
+    dense_entries = k * rep_out.dim * rep_in.dim
+    if sparse is None:
+        sparse = dense_entries > DENSE_LIMIT
+    idx = torch.stack([vals[0], rows, cols])
+    if sparse:
+        return torch.sparse_coo_tensor(idx, vals[1], shape).coalesce()
+    if dense_entries > DENSE_LIMIT:
+        raise MemoryError(
+            f"the basis of {rep_in!r} -> {rep_out!r} has {k} maps of {rep_out.dim} x {rep_in.dim}: "
+            f"{dense_entries * 8 / 2**30:.1f} GiB dense; ask for sparse=True")
+    out = torch.zeros(shape, dtype=torch.float64)
+    out[idx[0], idx[1], idx[2]] = vals[1]
+    return out
+
+
+def basis_size(rep_in: Rep, rep_out: Rep) -> int:
+    """The number of independent equivariant maps, without building the basis."""
+    _check_reps(rep_in, rep_out)
+    return sum(_block_basis(ri, ro).shape[0] for ro in rep_out.components() for ri in rep_in.components())
+
+
+def _check_reps(rep_in, rep_out):
+    for name, r in (("rep_in", rep_in), ("rep_out", rep_out)):
+        if not isinstance(r, Rep):
+            raise TypeError(f"{name} must be a Rep, got {type(r).__name__}")
+    check_same_group(rep_in.group, rep_out.group, "rep_out")
+
+
+def _assemble(rep_in, rep_out):
+    """Place each block's basis at its offset: returns (k, rows, cols, (map index, values))."""
+    rows, cols, ks, vs = [], [], [], []
+    k = 0
+    o_off = 0
+    for ro in rep_out.components():
+        i_off = 0
+        for ri in rep_in.components():
+            block = _block_basis(ri, ro)
+            if block.shape[0]:
+                if block.is_sparse:
+                    idx, val = block.indices(), block.values()
+                else:
+                    idx = block.nonzero().T
+                    val = block[idx[0], idx[1], idx[2]]
+                ks.append(idx[0] + k)
+                rows.append(idx[1] + o_off)
+                cols.append(idx[2] + i_off)
+                vs.append(val)
+                k += block.shape[0]
+            i_off += ri.dim
+        o_off += ro.dim
+    if not ks:
+        empty = torch.zeros(0, dtype=torch.long)
+        return 0, empty, empty, (empty, torch.zeros(0, dtype=torch.float64))
+    return k, torch.cat(rows), torch.cat(cols), (torch.cat(ks), torch.cat(vs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _block_basis(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
+    """Basis for a pair of non-sum reps: ``(k, d_out, d_in)``, dense or sparse."""
+    if rep_in.is_permutation and rep_out.is_permutation:
+        return _orbit_basis(rep_in, rep_out)
+    return _nullspace_basis(rep_in, rep_out)
+
+
+def _orbit_basis(rep_in, rep_out):
+    r"""Permutation reps: W is equivariant iff it is constant on the orbits of the index
+    pairs ``(o, i)`` under :math:`(o, i) \mapsto (p_{out}(h)[o], p_{in}(h)[i])`."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    G = rep_in.group
+    gens = G.discrete_generators
+    d_in, d_out = rep_in.dim, rep_out.dim
+    n = d_in * d_out
+    node = np.arange(n)
+    src, dst = [], []
+    if G.batch_size(gens):
+        p_in = rep_in.permutation(gens).cpu().numpy()
+        p_out = rep_out.permutation(gens).cpu().numpy()
+        o, i = np.divmod(node, d_in)
+        for a, b in zip(p_out, p_in):
+            src.append(node)
+            dst.append(a[o] * d_in + b[i])
+    if src:
+        graph = coo_matrix((np.ones(sum(map(len, src))), (np.concatenate(src), np.concatenate(dst))), shape=(n, n))
+        k, labels = connected_components(graph, directed=True, connection="weak")
+    else:
+        k, labels = n, node
+    # order orbits by first appearance so the basis does not depend on scipy's labelling
+    _, first = np.unique(labels, return_index=True)
+    relabel = np.empty(k, dtype=np.int64)
+    relabel[np.argsort(np.argsort(first))] = np.arange(k)
+    labels = relabel[labels]
+    size = np.bincount(labels, minlength=k)
+    vals = 1.0 / np.sqrt(size[labels])
+    o, i = np.divmod(node, d_in)
+    idx = torch.from_numpy(np.stack([labels, o, i]))
+    basis = torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (k, d_out, d_in)).coalesce()
+    if k * n <= DENSE_LIMIT // 8:
+        return basis.to_dense()
+    return basis
+
+
+def _nullspace_basis(rep_in, rep_out):
+    """Nullspace of the stacked linear constraints on vec(W) (row-major)."""
+    G = rep_in.group
+    d_in, d_out = rep_in.dim, rep_out.dim
+    n = d_in * d_out
+    if n > DENSE_SOLVE_LIMIT:
+        raise MemoryError(
+            f"{rep_in!r} -> {rep_out!r} has {n} unknowns, more than the dense solver takes "
+            f"({DENSE_SOLVE_LIMIT}); split the reps into sums of smaller ones")
+    eye_in = torch.eye(d_in, dtype=torch.float64)
+    eye_out = torch.eye(d_out, dtype=torch.float64)
+    blocks = []
+    gens = G.discrete_generators
+    if G.batch_size(gens):
+        A_out, A_in = rep_out(gens).double(), rep_in(gens).double()
+        blocks.append(_kron(A_out, eye_in) - _kron(eye_out, A_in.transpose(-1, -2)))
+    lie = G.lie_generators
+    if len(lie):
+        L_out, L_in = rep_out.drep(lie).double(), rep_in.drep(lie).double()
+        blocks.append(_kron(L_out, eye_in) - _kron(eye_out, L_in.transpose(-1, -2)))
+    if not blocks:
+        return torch.eye(n, dtype=torch.float64).reshape(n, d_out, d_in)
+    C = torch.cat(blocks)  # (m, n, n)
+    M = torch.einsum("mji,mjk->ik", C, C)
+    evals, evecs = torch.linalg.eigh(M)
+    scale = max(float(evals.abs().max()), 1.0)
+    null = evecs[:, evals <= 1e-9 * scale]
+    if null.shape[1]:
+        null = _canonical(null)
+    return null.T.reshape(-1, d_out, d_in).contiguous()
+
+
+def _canonical(Q: torch.Tensor) -> torch.Tensor:
+    """An orthonormal basis of span(Q) that depends on the subspace only, not on which
+    basis eigh returned: orthonormalize the projection of a fixed random matrix. Saved
+    weights (coefficients in this basis) thus load the same on any machine."""
+    z = torch.randn(Q.shape[0], Q.shape[1], generator=torch.Generator().manual_seed(0), dtype=Q.dtype)
+    q, r = torch.linalg.qr(Q @ (Q.T @ z))
+    return q * torch.sign(torch.diagonal(r))[None, :]
+
+
+def _kron(a, b):
+    if a.dim() == 2:
+        a = a.expand(b.shape[0], -1, -1)
+    if b.dim() == 2:
+        b = b.expand(a.shape[0], -1, -1)
+    return (a[:, :, None, :, None] * b[:, None, :, None, :]).reshape(a.shape[0], a.shape[1] * b.shape[1],
+                                                                      a.shape[2] * b.shape[2])

@@ -1,0 +1,81 @@
+"""Characters and the decomposition of a representation into irreducibles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ._basis import equivariant_basis
+from ._irreps import irreps
+from ._rep import Rep, isclose_int
+
+
+@dataclass
+class Decomposition:
+    r"""``rep`` :math:`\cong \bigoplus_i m_i\, \rho_i`: ``Q rep(g) Q^T`` is block diagonal
+    with the irreps in ``irreps`` order, each repeated ``multiplicities[i]`` times."""
+
+    irreps: list[Rep]
+    multiplicities: list[int]
+    Q: torch.Tensor
+
+    def as_rep(self) -> Rep:
+        """The block-diagonal rep :math:`\\bigoplus_i m_i \\rho_i`."""
+        return sum((m * r for r, m in zip(self.irreps, self.multiplicities)), 0)
+
+    def __repr__(self):
+        return " + ".join(f"{m}x{r!r}" for r, m in zip(self.irreps, self.multiplicities))
+
+
+def character_multiplicity(rep: Rep, irrep: Rep) -> int:
+    r"""For a finite group, :math:`\langle \chi_\rho, \chi_\pi \rangle / \langle \chi_\pi, \chi_\pi \rangle`."""
+    G = rep.group
+    els = G.elements()
+    a, b = rep.character(els), irrep.character(els)
+    return isclose_int(float((a * b).sum() / (b * b).sum()))
+
+
+def decompose(rep: Rep, max_index: int | None = None) -> Decomposition:
+    r"""Decompose ``rep`` into irreps with an orthogonal change of basis ``Q``.
+
+    For each candidate irrep :math:`\pi`, the equivariant maps :math:`\pi \to \rho` span the
+    :math:`\pi`-isotypic component; one map per copy is picked greedily (by Schur's lemma
+    :math:`W^T W \propto I`, so each normalized map is an isometry). Finite groups use all
+    irreps; SO(2)/O(2)/SO(3)/O(3) candidates up to ``max_index`` (by default the largest
+    degree that fits in ``rep.dim``).
+    """
+    G = rep.group
+    if max_index is None:
+        max_index = rep.dim
+    candidates = irreps(G, max_index)
+    if isinstance(G.order, int) is False and G.order is None and hasattr(G, "n") and G.n == 3:
+        candidates = [r for r in candidates if r.dim <= rep.dim]
+    blocks, found, mults = [], [], []
+    covered = 0
+    for pi in candidates:
+        if pi.dim > rep.dim - covered:
+            continue
+        maps = equivariant_basis(pi, rep)  # (k, d, d_pi)
+        if not maps.shape[0]:
+            continue
+        chosen = []
+        for W in maps:
+            for V in chosen:  # remove the part of W's image already taken
+                W = W - V @ (V.T @ W)
+            norm = torch.linalg.matrix_norm(W, ord=2)
+            if norm < 1e-6:
+                continue
+            # W^T W = c I up to rounding: normalize to an isometry
+            c = (W.T @ W).diagonal().mean()
+            chosen.append(W / c.sqrt())
+        if chosen:
+            found.append(pi)
+            mults.append(len(chosen))
+            blocks.extend(chosen)
+            covered += len(chosen) * pi.dim
+    if covered != rep.dim:
+        raise ValueError(f"could not decompose {rep!r}: irreps found cover {covered} of {rep.dim} dimensions "
+                         f"(raise max_index above {max_index}?)")
+    Q = torch.cat(blocks, 1).T  # rows: the new basis
+    return Decomposition(found, mults, Q.contiguous())
