@@ -1,0 +1,183 @@
+"""The Task interface of the study runner: data, models, loss, metric and symmetry of one problem."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+#: the training strategies a study compares (a task lists the ones it supports)
+METHODS = ("plain", "augment", "average", "canonicalize", "soft", "equivariant")
+
+METHOD_DESCRIPTIONS = {
+    "plain": "the task's plain model, no symmetry",
+    "augment": "the plain model trained on batches moved by random group elements",
+    "average": "the plain model wrapped in group / frame averaging (exactly symmetric)",
+    "canonicalize": "the plain model run on inputs brought to a canonical pose",
+    "soft": "the plain model trained with a soft-equivariance penalty",
+    "equivariant": "the task's hard-wired equivariant model",
+}
+
+
+@dataclass
+class Task:
+    r"""One learning problem with a symmetry, as the study runner sees it.
+
+    A task is a dataclass: its fields are the configuration that decides the results
+    (recorded in a study's folder; a folder made with another configuration is refused).
+    Class attributes describe it: ``name`` (the registry key, e.g. ``"o5-invariant"``),
+    ``description`` (one line), ``default_sizes`` (training-set sizes a study uses when
+    none are given), ``methods`` (the subset of :data:`METHODS` it supports, the default
+    set of a study unless ``default_methods`` narrows it) and ``metric_name`` (what
+    :meth:`metric` measures; lower is better: MSE, MAE, error rate).
+
+    Data: ``make_data(n_train, seed)`` returns ``(train, test)``, each a pair
+    ``(inputs, targets)`` whose leaves are tensors with a leading sample dimension
+    (``inputs`` may be a tensor, a tuple or a dict, e.g. positions, velocities and charges).
+    The same seed must give the same data; the test set should depend on the seed only.
+
+    Symmetry: ``action_in`` moves inputs and ``action_out`` moves targets and predictions
+    (:func:`symmetries.actions.invariant` for invariant targets), so that the ideal model
+    satisfies :math:`f(g \cdot x) = g \cdot f(x)`. Augmentation, averaging, the soft penalty
+    and the equivariance measurement all use these two actions.
+
+    Models: ``make_model()`` builds the plain model; ``make_equivariant_model()`` the
+    hard-wired one (``"equivariant"``); ``make_canonicalizer()`` the small equivariant
+    network that predicts a group element (``"canonicalize"``). :meth:`build_model` turns
+    a method name into a model; override it to change how a method wraps the plain model
+    (e.g. frame averaging for point clouds instead of group averaging).
+
+    Models are evaluated under ``torch.no_grad()``; a model that needs autograd in its
+    forward pass (forces as :math:`-\partial E / \partial x`) enables it itself.
+
+    Training budget (fields): ``steps`` optimizer steps of Adam with learning rate ``lr``
+    (cosine-decayed to zero) and ``weight_decay`` on batches of ``batch_size`` samples;
+    override :meth:`train_steps` to make the budget depend on the training-set size.
+    ``soft_weight`` scales the soft-equivariance penalty, ``average_samples`` is the number
+    of Monte Carlo elements of group averaging over an infinite group, and
+    ``equivariance_samples`` the number of group elements the trained model is checked on.
+
+    A task module (``studies/tasks/<domain>.py``) looks like::
+
+        @register_task
+        @dataclass
+        class O5Invariant(Task):
+            name: ClassVar[str] = "o5-invariant"
+            description: ClassVar[str] = "O(5)-invariant regression of two vectors (Finzi et al. 2021)"
+            default_sizes: ClassVar[tuple[int, ...]] = (30, 100, 300, 1000)
+            methods: ClassVar[tuple[str, ...]] = ("plain", "augment", "average", "soft", "equivariant")
+            hidden: int = 128
+
+            @property
+            def action_in(self):
+                return 2 * standard(O(5))
+            ...
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    default_sizes: ClassVar[tuple[int, ...]] = ()
+    methods: ClassVar[tuple[str, ...]] = ("plain", "augment")
+    default_methods: ClassVar[tuple[str, ...] | None] = None
+    metric_name: ClassVar[str] = "test MSE"
+
+    test_size: int = 1000
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    soft_weight: float = 1.0
+    average_samples: int = 16
+    equivariance_samples: int = 16
+
+    # ------------------------------------------------------------ to implement
+    @property
+    def action_in(self):
+        """The Action (or Rep) moving inputs."""
+        raise NotImplementedError(f"task {self.name!r} defines no action_in")
+
+    @property
+    def action_out(self):
+        """The Action (or Rep) moving targets and predictions."""
+        raise NotImplementedError(f"task {self.name!r} defines no action_out")
+
+    def make_data(self, n_train: int, seed: int) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+        """``((x_train, y_train), (x_test, y_test))`` with ``n_train`` and ``test_size`` samples."""
+        raise NotImplementedError(f"task {self.name!r} defines no make_data")
+
+    def make_model(self) -> nn.Module:
+        """The plain model (no symmetry built in)."""
+        raise NotImplementedError(f"task {self.name!r} defines no make_model")
+
+    def make_equivariant_model(self) -> nn.Module:
+        """The hard-wired equivariant model (method ``"equivariant"``)."""
+        raise NotImplementedError(f"task {self.name!r} has no equivariant model")
+
+    def make_canonicalizer(self) -> nn.Module:
+        """An equivariant network ``x -> g(x)`` (method ``"canonicalize"``), see
+        :class:`symmetries.symmetrize.Canonicalization`."""
+        raise NotImplementedError(f"task {self.name!r} has no canonicalizer")
+
+    def loss(self, pred, target) -> torch.Tensor:
+        """Training loss (a scalar tensor); mean squared error by default."""
+        return torch.nn.functional.mse_loss(pred, target)
+
+    def metric(self, pred, target) -> float:
+        """Test metric over the whole test set (lower is better); MSE by default."""
+        return float(torch.nn.functional.mse_loss(pred, target))
+
+    # ------------------------------------------------------------ provided
+    def train_steps(self, n_train: int) -> int:
+        """Optimizer steps for a training set of ``n_train`` samples (``steps`` by default)."""
+        return self.steps
+
+    def build_model(self, method: str) -> nn.Module:
+        """The model trained by ``method``.
+
+        ``plain``, ``augment``, ``soft``: the plain model (augmentation and the penalty act
+        on training, not on the model). ``average``: :class:`~symmetries.symmetrize.GroupAveraging`
+        of the plain model (all elements of a finite group, ``average_samples`` random ones
+        otherwise). ``canonicalize``: :class:`~symmetries.symmetrize.Canonicalization` of the
+        plain model by :meth:`make_canonicalizer`. ``equivariant``: :meth:`make_equivariant_model`.
+        """
+        check_method(self, method)
+        if method in ("plain", "augment", "soft"):
+            return self.make_model()
+        if method == "equivariant":
+            return self.make_equivariant_model()
+        from .. import symmetrize
+
+        if method == "average":
+            return symmetrize.GroupAveraging(self.make_model(), self.action_in, self.action_out,
+                                             n_samples=self.average_samples)
+        return symmetrize.Canonicalization(self.make_model(), self.make_canonicalizer(), self.action_in,
+                                           self.action_out)
+
+    def config(self) -> dict:
+        """JSON-able configuration: the task name and every field."""
+        return {"task": self.name, **{f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}}
+
+    def __str__(self):
+        return f"{self.name}: {self.description}"
+
+
+def check_method(task: Task, method: str) -> None:
+    """Raise ``ValueError`` naming the supported methods unless ``task`` supports ``method``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; methods are: {', '.join(METHODS)}")
+    if method not in task.methods:
+        raise ValueError(f"task {task.name!r} does not support method {method!r}; "
+                         f"it supports: {', '.join(task.methods)}")
+
+
+def _jsonable(v):
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    return repr(v)
