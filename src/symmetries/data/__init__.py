@@ -1,1 +1,5 @@
 """data"""
+
+# --- atoms: EMT metals and GFN2-xTB molecules from molecular dynamics (issue 3)
+from ._atoms import AtomsData, cache_dir, emt_md  # noqa: E402,F401
+from ._xtb import xtb_md  # noqa: E402,F401
