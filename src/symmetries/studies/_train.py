@@ -1,0 +1,184 @@
+"""One run of a study: train a task's model by one method, then measure it. Resumable."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import torch
+
+from ..symmetrize import Augment, equivariance_penalty
+from ..symmetrize._tree import batch_size, cat, take, tree_map
+from ..testing import check_equivariance
+from ._task import Task, check_method
+
+
+def save_atomic(obj, path: str) -> None:
+    """``torch.save`` to a temporary file, then rename: a reader never sees half a file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _seed_for(*parts) -> int:
+    """A deterministic 63-bit seed from ints and strings (Python's hash() is salted)."""
+    h = 1469598103934665603
+    for part in parts:
+        for byte in str(part).encode() + b"\x00":
+            h = ((h ^ byte) * 1099511628211) % (1 << 64)
+    return h >> 1
+
+
+def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", checkpoint: str | None = None,
+              checkpoint_every: int | None = None, progress: bool = False, ddp: bool = False) -> dict:
+    r"""Train ``task``'s model for ``method`` on ``n_train`` samples of seed ``seed``; return the result.
+
+    Deterministic given the seed: the data come from ``task.make_data(n_train, seed)``, the
+    model's initialization from ``torch.manual_seed(seed)``, the batches and the
+    augmentation / penalty elements from a generator seeded by (seed, method, size).
+    Training is Adam with a cosine-decayed learning rate for ``task.train_steps(n_train)``
+    steps on random batches of ``task.batch_size``.
+
+    With ``checkpoint`` (a path), the model, optimizer, schedule, step, and every RNG state
+    are saved there every ``checkpoint_every`` steps (by default a tenth of the run) and at
+    the end; a later call with the same path resumes from it, with the same final result as
+    an uninterrupted run. The file loads with ``torch.load(weights_only=True)``.
+
+    With ``ddp`` (under ``torchrun``, process group initialized) the model is wrapped in
+    :class:`~torch.nn.parallel.DistributedDataParallel`; every rank draws the same global
+    batch and trains on its share, so gradients are those of the whole batch. Rank 0 writes
+    the checkpoint. Returns a dict: ``metric``, ``equivariance_max_rel``,
+    ``equivariance_mean_rel``, ``train_loss``, ``steps``, ``seconds``, ``n_params``, ...
+    """
+    check_method(task, method)
+    device = torch.device(device)
+    rank, world = _rank_world(ddp)
+    (x_train, y_train), (x_test, y_test) = task.make_data(n_train, seed)
+    if batch_size(x_train) != n_train:
+        raise ValueError(f"task {task.name!r} made {batch_size(x_train)} training samples, asked for {n_train}")
+    to_dev = lambda t: t.to(device)  # noqa: E731
+    x_train, y_train = tree_map(to_dev, x_train), tree_map(to_dev, y_train)
+
+    torch.manual_seed(seed)
+    model = task.build_model(method).to(device)
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    steps = int(task.train_steps(n_train))
+    opt = torch.optim.Adam(model.parameters(), lr=task.lr, weight_decay=task.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    gen = torch.Generator().manual_seed(_seed_for(seed, method, n_train))
+    torch.manual_seed(_seed_for("global", seed, method, n_train))
+    state = {"step": 0, "losses": [], "seconds": 0.0}
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state = _restore(torch.load(checkpoint, weights_only=True, map_location="cpu"), model, opt, sched, gen)
+    every = checkpoint_every or max(1, steps // 10)
+    net = model
+    if ddp:
+        ids = [device.index or 0] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    augment = Augment(task.action_in, task.action_out, generator=gen) if method == "augment" else None
+    bar = _bar(progress and rank == 0, steps, state["step"], f"{method} n={n_train} seed={seed}")
+    start = time.perf_counter() - state["seconds"]
+    model.train()
+    for step in range(state["step"], steps):
+        idx = torch.randperm(n_train, generator=gen)[: min(task.batch_size, n_train)]
+        xb, yb = take(x_train, idx), take(y_train, idx)
+        if augment is not None:
+            g = augment.sample(len(idx))
+            xb, yb = augment(xb, yb, g=g)
+        if world > 1:  # this rank's share of the global batch
+            mine = torch.arange(rank, len(idx), world)
+            xb, yb = take(xb, mine), take(yb, mine)
+        loss = task.loss(net(xb), yb)
+        if method == "soft":
+            loss = loss + task.soft_weight * equivariance_penalty(net, xb, task.action_in, task.action_out,
+                                                                  generator=gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        state["losses"].append(float(loss.detach()))
+        state["step"] = step + 1
+        bar.update(1)
+        if checkpoint is not None and rank == 0 and (state["step"] % every == 0 or state["step"] == steps):
+            state["seconds"] = time.perf_counter() - start
+            save_atomic(_snapshot(state, model, opt, sched, gen), checkpoint)
+    bar.close()
+    seconds = time.perf_counter() - start
+    model.eval()
+    metric, eq = _evaluate(task, model, x_test, y_test, device, seed)
+    tail = state["losses"][-max(1, min(50, len(state["losses"]))):]
+    return {
+        "task": task.name, "method": method, "size": int(n_train), "seed": int(seed),
+        "metric": metric, "metric_name": task.metric_name,
+        "equivariance_max_rel": eq.max_rel_error, "equivariance_mean_rel": eq.mean_rel_error,
+        "equivariance_verdict": eq.verdict, "train_loss": sum(tail) / len(tail) if tail else float("nan"),
+        "steps": steps, "seconds": seconds, "n_params": int(n_params), "device": str(device),
+    }
+
+
+def _evaluate(task, model, x_test, y_test, device, seed):
+    n = batch_size(x_test)
+    chunk = max(task.batch_size, 256)
+    torch.manual_seed(_seed_for("eval", seed))
+    with torch.no_grad():
+        preds = []
+        for i in range(0, n, chunk):
+            idx = torch.arange(i, min(i + chunk, n))
+            preds.append(tree_map(lambda t: t.cpu(), model(tree_map(lambda t: t.to(device), take(x_test, idx)))))
+        metric = float(task.metric(cat(preds), y_test))
+        sample = tree_map(lambda t: t.to(device), take(x_test, torch.arange(min(n, 64))))
+        gen = torch.Generator().manual_seed(_seed_for("equivariance", seed))
+        report = check_equivariance(model, task.action_in, task.action_out, sample,
+                                    n_samples=task.equivariance_samples, generator=gen)
+    return metric, report
+
+
+def _snapshot(state, model, opt, sched, gen) -> dict:
+    snap = {
+        "step": state["step"], "losses": torch.tensor(state["losses"], dtype=torch.float64),
+        "seconds": state["seconds"], "model": model.state_dict(), "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(), "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        snap["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return snap
+
+
+def _restore(snap, model, opt, sched, gen) -> dict:
+    model.load_state_dict(snap["model"])
+    opt.load_state_dict(snap["optimizer"])
+    sched.load_state_dict(snap["scheduler"])
+    gen.set_state(snap["generator"])
+    torch.set_rng_state(snap["torch_rng"])
+    if "cuda_rng" in snap and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(snap["cuda_rng"])
+    return {"step": int(snap["step"]), "losses": snap["losses"].tolist(), "seconds": float(snap["seconds"])}
+
+
+def _rank_world(ddp: bool) -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if ddp:
+        if not (dist.is_available() and dist.is_initialized()):
+            raise RuntimeError("ddp=True needs an initialized process group: run under torchrun")
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _bar(enabled, total, initial, desc):
+    import sys
+
+    if not (enabled and sys.stderr.isatty()):  # per-step bars only on a terminal
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, unit="step", dynamic_ncols=True)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass

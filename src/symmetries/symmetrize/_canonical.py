@@ -1,0 +1,131 @@
+"""Canonicalization (Kaba et al. 2023): bring each input to a learned canonical pose."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..actions import as_action
+from ._frames import _get, _set, _shift
+
+
+class Canonicalization(nn.Module):
+    r"""Symmetrize any model through an equivariant canonicalizer :math:`h`:
+
+    .. math:: f(x) = h(x) \cdot \phi\big(h(x)^{-1} \cdot x\big),
+              \qquad h(g \cdot x) = g\, h(x)
+
+    The canonical input :math:`h(x)^{-1} x` is invariant, so :math:`f` is equivariant
+    (invariant when ``action_out`` is trivial) for any ``model`` :math:`\phi`, which can be
+    pretrained. ``canonicalizer`` maps the input batch ``B`` to ``B`` group elements of
+    ``action_in.group`` (e.g. :class:`OrthogonalCanonicalizer`, :class:`PointCloudCanonicalizer`)
+    and is trained with the model.
+
+    Point clouds: with ``translation=True`` the centroid of the entry ``positions`` (``None``:
+    the input is the positions ``(B, N, d)``) is removed before the rotation, and added back
+    to the outputs named by ``output_positions`` (``True``: the whole output), making the
+    result E(d)-equivariant.
+    """
+
+    def __init__(self, model: nn.Module, canonicalizer: nn.Module, action_in, action_out, positions=None,
+                 translation: bool = False, output_positions=None):
+        super().__init__()
+        self.model, self.canonicalizer = model, canonicalizer
+        self.action_in, self.action_out = as_action(action_in), as_action(action_out)
+        self.group = self.action_in.group
+        if self.action_out.group not in (None, self.group):
+            raise ValueError(f"action_in acts by {self.group!r} but action_out by {self.action_out.group!r}: "
+                             "they must share one group")
+        if output_positions is not None and not translation:
+            raise ValueError("output_positions needs translation=True")
+        self.positions, self.translation, self.output_positions = positions, bool(translation), output_positions
+
+    def forward(self, x):
+        h = self.canonicalizer(x)
+        if self.translation:
+            t = _get(x, self.positions).mean(1)
+            x = _set(x, self.positions, _shift(_get(x, self.positions), -t))
+        y = self.action_out.act(h, self.model(self.action_in.act(self.group.inverse(h), x)))
+        if self.translation and self.output_positions is not None:
+            key = None if self.output_positions is True else self.output_positions
+            y = _set(y, key, _shift(_get(y, key), t))
+        return y
+
+
+def orthogonalize(vectors: torch.Tensor, special: bool = False) -> torch.Tensor:
+    r"""Gram-Schmidt of the columns of ``(B, d, k)`` into an orthogonal ``(B, d, d)``.
+
+    The first ``min(k, d)`` columns of ``Q`` come from ``A = Q R`` with :math:`R_{ii} > 0`,
+    hence are equivariant: :math:`A \mapsto gA` gives :math:`Q \mapsto gQ` for orthogonal
+    :math:`g`. With ``k < d`` the frame is completed by the standard basis (not equivariant;
+    harmless for inputs inside the span of the columns). ``special``: flip the last column
+    where :math:`\det Q < 0` (then equivariant for rotations only).
+    """
+    B, d, k = vectors.shape
+    if k < d:
+        eye = torch.eye(d, dtype=vectors.dtype, device=vectors.device).expand(B, d, d)
+        vectors = torch.cat([vectors, eye], -1)
+    Q, R = torch.linalg.qr(vectors)  # (B, d, d), (B, d, max(k, d))
+    sign = torch.where(torch.diagonal(R[..., :d, :d], dim1=-2, dim2=-1) < 0, -1.0, 1.0).to(Q.dtype)
+    Q = Q * sign[:, None, :]
+    if special:
+        flip = torch.where(torch.linalg.det(Q) < 0, -1.0, 1.0).to(Q.dtype)
+        Q = torch.cat([Q[..., :-1], Q[..., -1:] * flip[:, None, None]], -1)
+    return Q
+
+
+def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                         nn.Linear(hidden, n_out))
+
+
+class OrthogonalCanonicalizer(nn.Module):
+    r"""Predict an element of O(d) (SO(d) when ``special``) from ``k`` vectors in :math:`R^d`.
+
+    Input ``(B, k d)``, the vectors concatenated (the rep ``k * standard(O(d))``). From
+    their Gram matrix :math:`X X^T` (invariant) an MLP gives coefficients :math:`c`, the
+    equivariant vectors :math:`v_j = \sum_i c_{ji} x_i` (:math:`j = 1..\min(k, d)`) are
+    orthogonalized (:func:`orthogonalize`) into :math:`h(x)` ``(B, d, d)``, so that
+    :math:`h(g x) = g h(x)`. With :math:`k < d` the vectors span only a subspace and the
+    rest of the frame is arbitrary: the canonical input is still invariant, so invariant
+    models stay exact, but equivariant outputs outside that span are not.
+    """
+
+    def __init__(self, n_vectors: int, dim: int, hidden: int = 32, special: bool = False):
+        super().__init__()
+        self.k, self.d, self.special = int(n_vectors), int(dim), bool(special)
+        self.m = min(self.k, self.d)
+        self.net = _mlp(self.k * self.k, hidden, self.m * self.k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.k * self.d:
+            raise ValueError(f"expected {self.k} vectors of dim {self.d} as (batch, {self.k * self.d}), "
+                             f"got shape {tuple(x.shape)}")
+        X = x.reshape(-1, self.k, self.d)
+        gram = (X @ X.transpose(1, 2)).flatten(1)
+        c = self.net(gram).reshape(-1, self.m, self.k)
+        return orthogonalize((c @ X).transpose(1, 2), self.special)
+
+
+class PointCloudCanonicalizer(nn.Module):
+    r"""Predict an element of O(d) (SO(d)) from a point cloud ``(B, N, d)``.
+
+    Centred points :math:`y_i = x_i - \bar x` give :math:`v_j = \frac1N \sum_i
+    w_j(|y_i|^2)\, y_i` with an MLP :math:`w`: equivariant under rotations and reflections,
+    invariant under translations and relabelling of the points. :func:`orthogonalize` of
+    the :math:`v_j` is :math:`h(x)`. ``positions`` picks the positions out of a tuple or dict input.
+    """
+
+    def __init__(self, dim: int, hidden: int = 32, special: bool = False, positions=None):
+        super().__init__()
+        self.d, self.special, self.positions = int(dim), bool(special), positions
+        self.net = _mlp(1, hidden, self.d)
+
+    def forward(self, x) -> torch.Tensor:
+        pos = _get(x, self.positions)
+        if pos.dim() != 3 or pos.shape[-1] != self.d:
+            raise ValueError(f"positions must be (batch, points, {self.d}), got shape {tuple(pos.shape)}")
+        y = pos - pos.mean(1, keepdim=True)
+        w = self.net((y * y).sum(-1, keepdim=True))  # (B, N, d): one weight per point and output vector
+        v = w.transpose(1, 2) @ y / y.shape[1]  # (B, d, d): row j is v_j
+        return orthogonalize(v.transpose(1, 2), self.special)
