@@ -38,7 +38,7 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
         sparse = dense_entries > DENSE_LIMIT
     idx = torch.stack([vals[0], rows, cols])
     if sparse:
-        return torch.sparse_coo_tensor(idx, vals[1], shape).coalesce()
+        return torch.sparse_coo_tensor(idx, vals[1], shape, check_invariants=False).coalesce()
     if dense_entries > DENSE_LIMIT:
         raise MemoryError(
             f"the basis of {rep_in!r} -> {rep_out!r} has {k} maps of {rep_out.dim} x {rep_in.dim}: "
@@ -130,7 +130,7 @@ def _orbit_basis(rep_in, rep_out):
     vals = 1.0 / np.sqrt(size[labels])
     o, i = np.divmod(node, d_in)
     idx = torch.from_numpy(np.stack([labels, o, i]))
-    basis = torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (k, d_out, d_in)).coalesce()
+    basis = torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (k, d_out, d_in), check_invariants=False).coalesce()
     if k * n <= DENSE_LIMIT // 8:
         return basis.to_dense()
     return basis
@@ -145,21 +145,16 @@ def _nullspace_basis(rep_in, rep_out):
         raise MemoryError(
             f"{rep_in!r} -> {rep_out!r} has {n} unknowns, more than the dense solver takes "
             f"({DENSE_SOLVE_LIMIT}); split the reps into sums of smaller ones")
-    eye_in = torch.eye(d_in, dtype=torch.float64)
-    eye_out = torch.eye(d_out, dtype=torch.float64)
-    blocks = []
+    pairs = []
     gens = G.discrete_generators
     if G.batch_size(gens):
-        A_out, A_in = rep_out(gens).double(), rep_in(gens).double()
-        blocks.append(_kron(A_out, eye_in) - _kron(eye_out, A_in.transpose(-1, -2)))
+        pairs.append((rep_out(gens).double(), rep_in(gens).double()))
     lie = G.lie_generators
     if len(lie):
-        L_out, L_in = rep_out.drep(lie).double(), rep_in.drep(lie).double()
-        blocks.append(_kron(L_out, eye_in) - _kron(eye_out, L_in.transpose(-1, -2)))
-    if not blocks:
+        pairs.append((rep_out.drep(lie).double(), rep_in.drep(lie).double()))
+    if not pairs:
         return torch.eye(n, dtype=torch.float64).reshape(n, d_out, d_in)
-    C = torch.cat(blocks)  # (m, n, n)
-    M = torch.einsum("mji,mjk->ik", C, C)
+    M = sum(_gram(A, B) for A, B in pairs)
     evals, evecs = torch.linalg.eigh(M)
     scale = max(float(evals.abs().max()), 1.0)
     null = evecs[:, evals <= 1e-9 * scale]
@@ -177,10 +172,20 @@ def _canonical(Q: torch.Tensor) -> torch.Tensor:
     return q * torch.sign(torch.diagonal(r))[None, :]
 
 
-def _kron(a, b):
-    if a.dim() == 2:
-        a = a.expand(b.shape[0], -1, -1)
-    if b.dim() == 2:
-        b = b.expand(a.shape[0], -1, -1)
-    return (a[:, :, None, :, None] * b[:, None, :, None, :]).reshape(a.shape[0], a.shape[1] * b.shape[1],
-                                                                      a.shape[2] * b.shape[2])
+def _gram(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_m C_m^T C_m` for the constraints :math:`C_m = A_m \otimes I - I \otimes B_m^T`
+    on row-major vec(W), assembled from Kronecker products in :math:`O(n^2)` per generator:
+    :math:`C^T C = A^T A \otimes I - A^T \otimes B^T - A \otimes B + I \otimes B B^T`."""
+    d_out, d_in = A.shape[-1], B.shape[-1]
+    eye_o = torch.eye(d_out, dtype=A.dtype)
+    eye_i = torch.eye(d_in, dtype=A.dtype)
+    AtA = (A.transpose(-1, -2) @ A).sum(0)
+    BBt = (B @ B.transpose(-1, -2)).sum(0)
+    return torch.kron(AtA, eye_i) + torch.kron(eye_o, BBt) - _cross(A, B)
+
+
+def _cross(A, B):
+    r""":math:`\sum_m A_m^T \otimes B_m^T + A_m \otimes B_m` as an ``(n, n)`` matrix."""
+    d_out, d_in = A.shape[-1], B.shape[-1]
+    K = torch.einsum("mji,mlk->ikjl", A, B) + torch.einsum("mij,mkl->ikjl", A, B)
+    return K.reshape(d_out * d_in, d_out * d_in)

@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+import symmetries as sym
+
+G = sym.groups
+
+#: every group of the foundation, with a short id
+ALL_GROUPS = {
+    "C5": G.Cyclic(5), "D4": G.Dihedral(4), "D3": G.Dihedral(3), "S4": G.Symmetric(4), "SO2": G.SO2(),
+    "O2": G.O2(), "SO3": G.SO3(), "O3": G.O3(), "O5": G.O(5), "SO4": G.SO(4), "Lorentz": G.Lorentz(),
+    "O13": G.O13(), "C2xSO3": G.DirectProduct(G.Cyclic(2), G.SO3()),
+}
+
+
+@pytest.fixture(params=list(ALL_GROUPS), ids=list(ALL_GROUPS))
+def group(request):
+    return ALL_GROUPS[request.param]
+
+
+@pytest.fixture
+def gen():
+    return torch.Generator().manual_seed(0)
