@@ -9,5 +9,11 @@ from ._emlp import EMLP, EquivariantBilinear, GatedNonlinearity
 # --- sets, graphs, attention, EGNN (issue 5)
 
 # --- images: group and steerable CNNs (issue 4)
+from . import images
+from .images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlinearity2d, GroupConv2d, GroupPool2d,
+                     NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv, R2ConvTranspose)
 
 __all__ = ["EquivariantLinear", "EMLP", "EquivariantBilinear", "GatedNonlinearity"]
+__all__ += ["images", "FieldType", "R2Conv", "GroupConv2d", "R2ConvTranspose", "PointwiseNonlinearity2d",  # (issue 4)
+            "NormNonlinearity2d", "GatedNonlinearity2d", "FieldBatchNorm2d", "GroupPool2d", "AntialiasedPool2d",
+            "PointwiseMaxPool2d"]

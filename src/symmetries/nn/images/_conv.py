@@ -1,0 +1,264 @@
+r"""Steerable and group convolutions between field types.
+
+The filter is :math:`K = \sum_n w_n \kappa_n` over the kernel basis of each pair of field
+reps (:func:`~symmetries.nn.images._basis.kernel_basis`); the learned parameters are the
+coefficients ``w``. The filter is expanded at every forward pass in training mode and
+cached in evaluation mode for inference (no grad). The cache is not part of the
+``state_dict``, which is therefore the same in both modes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...reps import equivariant_basis, trivial
+from ._basis import check_kernel_group, kernel_basis
+from ._field import FieldType
+
+
+def _unique(reps):
+    out = []
+    for r in reps:
+        if r not in out:
+            out.append(r)
+    return out
+
+
+def _sorted_order(ftype: FieldType, unique):
+    """Channel indices that list the fields grouped by rep (in ``unique`` order)."""
+    offsets = ftype.offsets()
+    order = []
+    for u in unique:
+        for r, o in zip(ftype.reps, offsets):
+            if r == u:
+                order.extend(range(o, o + r.dim))
+    return torch.tensor(order, dtype=torch.long)
+
+
+def is_fx_proxy(x) -> bool:
+    """``True`` while ``torch.fx`` traces the module (input checks are skipped then)."""
+    return isinstance(x, torch.fx.Proxy)
+
+
+class R2Conv(nn.Module):
+    r"""Steerable convolution ``in_type -> out_type`` on the plane, equivariant to the
+    field types' point group and to translations.
+
+    Input ``(B, in_type.size, H, W)``, output ``(B, out_type.size, H', W')`` with the usual
+    ``Conv2d`` sizes. ``kernel_size`` must be odd. ``padding`` defaults to
+    ``dilation * (kernel_size - 1) // 2`` ("same" for stride 1). Rotations by multiples of 90
+    degrees and flips are exact when the input is square and, for ``stride > 1``,
+    ``(H + 2 padding - dilation (k - 1) - 1)`` is divisible by the stride (e.g. odd ``H``,
+    stride 2). ``bias``: one learned constant per invariant direction of each output field
+    (regular and trivial fields get one; non-trivial irreps none). ``basis``: ``"harmonic"``
+    (steerable, any planar group) or ``"grid"`` (every pixel free, p4/p4m G-CNN).
+
+    Parameters: ``weight`` (all basis coefficients, flat) and ``bias``.
+    :meth:`export` returns an equivalent plain ``torch.nn.Conv2d``.
+    """
+
+    transposed = False
+
+    def __init__(self, in_type: FieldType, out_type: FieldType, kernel_size: int, stride: int = 1,
+                 padding: int | None = None, dilation: int = 1, bias: bool = True, basis: str = "harmonic",
+                 sigma: float = 0.6, max_frequency: int | None = None, output_padding: int = 0):
+        super().__init__()
+        for name, t in (("in_type", in_type), ("out_type", out_type)):
+            if not isinstance(t, FieldType):
+                raise TypeError(f"{name} must be a FieldType, got {type(t).__name__}")
+        if in_type.group != out_type.group:
+            raise ValueError(f"in_type is over {in_type.group!r} but out_type over {out_type.group!r}")
+        check_kernel_group(in_type.group)
+        k = int(kernel_size)
+        if k < 1 or k % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (an even kernel is not centred on a pixel, so rotations "
+                             f"cannot map it to itself and its equivariant basis is empty), got {kernel_size}")
+        self.in_type, self.out_type, self.kernel_size = in_type, out_type, k
+        self.stride, self.dilation = int(stride), int(dilation)
+        self.padding = self.dilation * (k - 1) // 2 if padding is None else int(padding)
+        self.output_padding = int(output_padding)
+        self.basis_kind = basis
+        self._pairs = []  # (out rep index, in rep index, n_out, n_in, basis size, weight offset)
+        self.out_reps, self.in_reps = _unique(out_type.reps), _unique(in_type.reps)
+        dtype = torch.get_default_dtype()
+        n_weights = 0
+        for a, ro in enumerate(self.out_reps):
+            n_o = out_type.reps.count(ro)
+            for b, ri in enumerate(self.in_reps):
+                n_i = in_type.reps.count(ri)
+                B = kernel_basis(ri, ro, k, basis, float(sigma), max_frequency)
+                self.register_buffer(f"_basis_{a}_{b}", B.to(dtype), persistent=False)
+                self._pairs.append((a, b, n_o, n_i, len(B), n_weights))
+                n_weights += n_o * n_i * len(B)
+        if n_weights == 0:
+            raise ValueError(f"no equivariant kernel maps {in_type!r} to {out_type!r} with kernel_size {k} "
+                             f"(max_frequency {max_frequency}): use a larger kernel or other field types")
+        self.weight = nn.Parameter(torch.empty(n_weights))
+        order_out, order_in = _sorted_order(out_type, self.out_reps), _sorted_order(in_type, self.in_reps)
+        self._reorder_out = not torch.equal(order_out, torch.arange(out_type.size))
+        self._reorder_in = not torch.equal(order_in, torch.arange(in_type.size))
+        self.register_buffer("_out_index", torch.argsort(order_out), persistent=False)
+        self.register_buffer("_in_index", torch.argsort(order_in), persistent=False)
+        bias_map = _bias_map(out_type)
+        if bias and bias_map.shape[1]:
+            self.register_buffer("_bias_map", bias_map.to(dtype), persistent=False)
+            self.bias = nn.Parameter(torch.zeros(bias_map.shape[1]))
+        else:
+            self.register_parameter("bias", None)
+        self._cache = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        r"""Generalized He initialization: every output channel has variance about 2 for
+        unit-variance inputs (:math:`\sigma^2 = 2 d_{out} d_{in} / (n_{basis} C_{in})` per pair)."""
+        with torch.no_grad():
+            for a, b, n_o, n_i, nb, off in self._pairs:
+                if nb:
+                    d_o, d_i = self.out_reps[a].dim, self.in_reps[b].dim
+                    std = (2.0 * d_o * d_i / (nb * self.in_type.size)) ** 0.5
+                    self.weight[off:off + n_o * n_i * nb].normal_(0.0, std)
+            if self.bias is not None:
+                self.bias.zero_()
+        self._cache = None
+
+    # ------------------------------------------------------------ the filter
+    def expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The full filter ``(C_out, C_in, k, k)`` and bias ``(C_out,)`` from the coefficients."""
+        k = self.kernel_size
+        rows = []
+        for a, ro in enumerate(self.out_reps):
+            cols = []
+            for b, ri in enumerate(self.in_reps):
+                _, _, n_o, n_i, nb, off = self._pairs[a * len(self.in_reps) + b]
+                if nb == 0:
+                    basis = getattr(self, f"_basis_{a}_{b}")
+                    cols.append(basis.new_zeros(n_o * ro.dim, n_i * ri.dim, k, k))
+                    continue
+                basis = getattr(self, f"_basis_{a}_{b}")
+                w = self.weight[off:off + n_o * n_i * nb].reshape(n_o * n_i, nb).to(basis.dtype)
+                block = (w @ basis.reshape(nb, -1)).reshape(n_o, n_i, ro.dim, ri.dim, k, k)
+                cols.append(block.permute(0, 2, 1, 3, 4, 5).reshape(n_o * ro.dim, n_i * ri.dim, k, k))
+            rows.append(torch.cat(cols, 1) if len(cols) > 1 else cols[0])
+        filt = torch.cat(rows, 0) if len(rows) > 1 else rows[0]
+        if self._reorder_out:
+            filt = filt.index_select(0, self._out_index)
+        if self._reorder_in:
+            filt = filt.index_select(1, self._in_index)
+        bias = None if self.bias is None else self._bias_map @ self.bias.to(self._bias_map.dtype)
+        return filt, bias
+
+    def _filter(self):
+        if self.training or torch.is_grad_enabled() or torch.compiler.is_compiling():
+            self._cache = None
+            return self.expand()
+        w = self.weight
+        key = (w._version, w.data_ptr(), w.dtype, w.device,
+               None if self.bias is None else (self.bias._version, self.bias.data_ptr()))
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self.expand())
+        return self._cache[1]
+
+    def train(self, mode: bool = True):
+        self._cache = None
+        return super().train(mode)
+
+    def _apply(self, fn, *args, **kwargs):
+        self._cache = None
+        return super()._apply(fn, *args, **kwargs)
+
+    # ------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not is_fx_proxy(x):
+            self.in_type.check(x)
+        filt, bias = self._filter()
+        return F.conv2d(x, filt, bias, self.stride, self.padding, self.dilation)
+
+    def export(self) -> nn.Conv2d:
+        """A plain ``torch.nn.Conv2d`` holding the expanded filter (same outputs)."""
+        with torch.no_grad():
+            filt, bias = self.expand()
+        conv = nn.Conv2d(self.in_type.size, self.out_type.size, self.kernel_size, self.stride, self.padding,
+                         self.dilation, bias=bias is not None, device=filt.device, dtype=filt.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(filt)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv
+
+    @property
+    def basis_size(self) -> int:
+        """Number of learned filter coefficients."""
+        return self.weight.numel()
+
+    def extra_repr(self):
+        return (f"{self.in_type!r} -> {self.out_type!r}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, basis={self.basis_kind!r}, "
+                f"coefficients={self.weight.numel()}")
+
+
+def _bias_map(out_type: FieldType) -> torch.Tensor:
+    """``(C_out, n_bias)``: the invariant directions of every output field, as columns."""
+    cols = []
+    offsets = out_type.offsets()
+    cache = {}
+    for r, off in zip(out_type.reps, offsets):
+        if r not in cache:
+            U = equivariant_basis(trivial(r.group), r, sparse=False)[:, :, 0]  # (n_inv, d)
+            cache[r] = U
+        for u in cache[r]:
+            col = torch.zeros(out_type.size, dtype=torch.float64)
+            col[off:off + r.dim] = u / u.abs().max()
+            cols.append(col)
+    if not cols:
+        return torch.zeros(out_type.size, 0, dtype=torch.float64)
+    return torch.stack(cols, 1)
+
+
+class GroupConv2d(R2Conv):
+    r"""Group convolution on the pixel grid (G-CNN, Cohen & Welling 2016): ``p4`` for
+    ``Cyclic(4)``, ``p4m`` for ``Dihedral(4)`` (also C1, C2, D1, D2).
+
+    With ``in_type`` trivial fields it is the lifting convolution; between regular fields
+    the group convolution. Every pixel of the filter is a free parameter up to the
+    constraint (the ``"grid"`` basis), so it is exactly equivariant on the grid. Same
+    arguments as :class:`R2Conv`.
+    """
+
+    def __init__(self, in_type: FieldType, out_type: FieldType, kernel_size: int, stride: int = 1,
+                 padding: int | None = None, dilation: int = 1, bias: bool = True):
+        super().__init__(in_type, out_type, kernel_size, stride, padding, dilation, bias, basis="grid")
+
+
+class R2ConvTranspose(R2Conv):
+    r"""Transposed steerable convolution (for decoders): the adjoint-shaped upsampling map
+    ``in_type -> out_type`` with an equivariant filter.
+
+    Output size ``(H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``; the
+    default padding gives ``(H - 1) stride + 1`` (odd ``H`` stays odd, so 90-degree rotations
+    stay exact; keep ``output_padding = 0`` for that). :meth:`export` gives a plain
+    ``torch.nn.ConvTranspose2d``.
+    """
+
+    transposed = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not is_fx_proxy(x):
+            self.in_type.check(x)
+        filt, bias = self._filter()
+        weight = filt.flip(-1, -2).transpose(0, 1)
+        return F.conv_transpose2d(x, weight, bias, self.stride, self.padding, self.output_padding, 1, self.dilation)
+
+    def export(self) -> nn.ConvTranspose2d:
+        """A plain ``torch.nn.ConvTranspose2d`` with the same outputs."""
+        with torch.no_grad():
+            filt, bias = self.expand()
+        conv = nn.ConvTranspose2d(self.in_type.size, self.out_type.size, self.kernel_size, self.stride,
+                                  self.padding, self.output_padding, 1, bias is not None, self.dilation,
+                                  device=filt.device, dtype=filt.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(filt.flip(-1, -2).transpose(0, 1))
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv
