@@ -3,3 +3,6 @@
 # --- atoms: EMT metals and GFN2-xTB molecules from molecular dynamics (issue 3)
 from ._atoms import AtomsData, cache_dir, emt_md  # noqa: E402,F401
 from ._xtb import xtb_md  # noqa: E402,F401
+
+# --- rotated digits (issue 4)
+from ._digits import DigitSplit, load_digit_images, rotated_digits  # noqa: E402,F401
