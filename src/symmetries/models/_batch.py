@@ -1,0 +1,65 @@
+"""Frames of atoms with their radius graphs, precomputed once and batched by frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import AtomsData
+from ._neighbors import radius_graph
+
+
+@dataclass
+class AtomsBatch:
+    """A batch of frames ready for a potential: the :class:`~symmetries.data.AtomsData`
+    fields of the frames plus ``batch (N,)`` and their graph (``edge_index (2, E)``,
+    ``shifts (E, 3)``, see :func:`radius_graph`)."""
+
+    data: AtomsData
+    batch: torch.Tensor
+    edge_index: torch.Tensor
+    shifts: torch.Tensor
+
+    def inputs(self) -> dict:
+        """Keyword arguments of a potential's forward."""
+        d = self.data
+        return dict(positions=d.positions, numbers=d.numbers, batch=self.batch, cell=d.cell, pbc=d.pbc,
+                    edge_index=self.edge_index, shifts=self.shifts)
+
+
+class GraphData:
+    """:class:`~symmetries.data.AtomsData` with the radius graph of every frame at ``cutoff``.
+
+    Graphs are built once (without gradients); ``graph_data[frames]`` (int, slice or index
+    tensor) returns an :class:`AtomsBatch` with atom indices renumbered for the batch.
+    """
+
+    def __init__(self, data: AtomsData, cutoff: float):
+        self.data, self.cutoff = data, float(cutoff)
+        self.atom_start = torch.cumsum(data.n_atoms, 0) - data.n_atoms
+        self.edge_index, self.shifts = radius_graph(data.positions, cutoff, data.batch, data.cell, data.pbc)
+        per_frame = torch.bincount(data.batch[self.edge_index[1]], minlength=len(data))
+        self.edge_start = torch.cumsum(per_frame, 0) - per_frame
+        self.edge_count = per_frame
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, frames) -> AtomsBatch:
+        frames = torch.arange(len(self.data))[frames].reshape(-1)
+        sub = self.data[frames]
+        edges = torch.cat([torch.arange(int(self.edge_start[f]), int(self.edge_start[f] + self.edge_count[f]))
+                           for f in frames.tolist()]) if len(frames) else torch.zeros(0, dtype=torch.long)
+        edge_index = self.edge_index[:, edges]
+        # old atom index -> new: subtract the frame's old start, add its start in the batch
+        new_start = torch.cumsum(sub.n_atoms, 0) - sub.n_atoms
+        frame_of_edge = torch.repeat_interleave(torch.arange(len(frames)), self.edge_count[frames])
+        delta = (new_start - self.atom_start[frames])[frame_of_edge]
+        return AtomsBatch(sub, sub.batch, edge_index + delta[None], self.shifts[edges])
+
+    def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None):
+        """Iterate over batches of ``batch_size`` frames (the last may be smaller)."""
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        for i in range(0, len(self), batch_size):
+            yield self[order[i:i + batch_size]]
