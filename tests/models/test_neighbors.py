@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from symmetries.models import GraphData, edge_vectors, radius_graph
+from symmetries.models import GraphData, edge_vectors, neighbor_list
 
 
 def brute_force(pos, cell, pbc, cutoff, reach=4):
@@ -42,7 +42,7 @@ def test_periodic_graph_matches_brute_force(cell, pbc, cutoff):
     cell = np.array(cell)
     # positions partly outside the cell, to exercise wrapping
     pos = rng.uniform(-0.7, 1.7, (7, 3)) @ cell
-    ei, s = radius_graph(torch.tensor(pos), cutoff, cell=torch.tensor(cell), pbc=torch.tensor(pbc))
+    ei, s = neighbor_list(torch.tensor(pos), cutoff, cell=torch.tensor(cell), pbc=torch.tensor(pbc))
     assert as_set(ei, s) == brute_force(pos, cell, pbc, cutoff)
     assert len(as_set(ei, s)) == ei.shape[1] and s.dtype == torch.float64
     assert bool((ei[1][1:] >= ei[1][:-1]).all())  # sorted by target
@@ -58,7 +58,7 @@ def test_matches_ase_neighborlist():
     atoms.rattle(0.2, seed=2)
     for cutoff in (2.8, 4.5, 6.0):
         i, j, S = ase_nl.neighbor_list("ijS", atoms, cutoff)
-        ei, s = radius_graph(torch.tensor(atoms.positions), cutoff, cell=torch.tensor(np.asarray(atoms.cell)))
+        ei, s = neighbor_list(torch.tensor(atoms.positions), cutoff, cell=torch.tensor(np.asarray(atoms.cell)))
         assert as_set(ei, s) == {(int(a), int(b), tuple(int(x) for x in c)) for a, b, c in zip(i, j, S)}
 
 
@@ -72,7 +72,7 @@ def test_batched_frames_and_graph_data():
     batch = torch.tensor([0] * 5 + [1] * 4)
     cells = torch.tensor(np.stack([cell, np.zeros((3, 3))]))
     pbc = torch.tensor([[True] * 3, [False] * 3])
-    ei, s = radius_graph(positions, 3.5, batch, cells, pbc)
+    ei, s = neighbor_list(positions, 3.5, batch, cells, pbc)
     first, second = ei[1] < 5, ei[1] >= 5
     assert as_set(ei[:, first], s[first]) == brute_force(pos_a, cell, [True] * 3, 3.5)
     assert as_set(ei[:, second], s[second], start=5) == brute_force(pos_b, np.zeros((3, 3)), [False] * 3, 3.5)
@@ -90,18 +90,18 @@ def test_batched_frames_and_graph_data():
 def test_edge_vectors_are_differentiable():
     pos = torch.tensor([[0.1, 0.2, 0.3], [1.0, 1.1, 0.9]], dtype=torch.float64, requires_grad=True)
     cell = (2.5 * torch.eye(3, dtype=torch.float64))[None].requires_grad_()
-    ei, s = radius_graph(pos, 2.0, cell=cell.detach())
+    ei, s = neighbor_list(pos, 2.0, cell=cell.detach())
     assert torch.autograd.gradcheck(lambda p, c: edge_vectors(p, ei, s, c), (pos, cell))
 
 
 def test_bad_input():
     with pytest.raises(ValueError, match=r"positions must have shape \(N, 3\), got \(4, 2\)"):
-        radius_graph(torch.zeros(4, 2), 1.0)
+        neighbor_list(torch.zeros(4, 2), 1.0)
     with pytest.raises(ValueError, match="cutoff must be positive"):
-        radius_graph(torch.zeros(4, 3), 0.0)
+        neighbor_list(torch.zeros(4, 3), 0.0)
     with pytest.raises(ValueError, match="nonzero volume"):
-        radius_graph(torch.zeros(4, 3), 1.0, cell=torch.zeros(3, 3), pbc=torch.tensor([True, True, True]))
+        neighbor_list(torch.zeros(4, 3), 1.0, cell=torch.zeros(3, 3), pbc=torch.tensor([True, True, True]))
     with pytest.raises(ValueError, match="pbc is set but no cell"):
-        radius_graph(torch.zeros(4, 3), 1.0, pbc=torch.tensor([True, False, False]))
+        neighbor_list(torch.zeros(4, 3), 1.0, pbc=torch.tensor([True, False, False]))
     with pytest.raises(ValueError, match="batch must be sorted"):
-        radius_graph(torch.zeros(4, 3), 1.0, batch=torch.tensor([0, 1, 0, 1]))
+        neighbor_list(torch.zeros(4, 3), 1.0, batch=torch.tensor([0, 1, 0, 1]))

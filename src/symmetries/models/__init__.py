@@ -2,7 +2,7 @@
 
 # --- interatomic potential (issue 3)
 from ._batch import AtomsBatch, GraphData  # noqa: E402,F401
-from ._neighbors import edge_vectors, radius_graph  # noqa: E402,F401
+from ._neighbors import edge_vectors, neighbor_list  # noqa: E402,F401
 from ._potential import Potential  # noqa: E402,F401
 from ._training import evaluate_potential, potential_loss, train_potential  # noqa: E402,F401
 

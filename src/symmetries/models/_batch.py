@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import torch
 
 from ..data import AtomsData
-from ._neighbors import radius_graph
+from ._neighbors import neighbor_list
 
 
 @dataclass
 class AtomsBatch:
     """A batch of frames ready for a potential: the :class:`~symmetries.data.AtomsData`
     fields of the frames plus ``batch (N,)`` and their graph (``edge_index (2, E)``,
-    ``shifts (E, 3)``, see :func:`radius_graph`)."""
+    ``shifts (E, 3)``, see :func:`neighbor_list`)."""
 
     data: AtomsData
     batch: torch.Tensor
@@ -38,7 +38,7 @@ class GraphData:
     def __init__(self, data: AtomsData, cutoff: float):
         self.data, self.cutoff = data, float(cutoff)
         self.atom_start = torch.cumsum(data.n_atoms, 0) - data.n_atoms
-        self.edge_index, self.shifts = radius_graph(data.positions, cutoff, data.batch, data.cell, data.pbc)
+        self.edge_index, self.shifts = neighbor_list(data.positions, cutoff, data.batch, data.cell, data.pbc)
         per_frame = torch.bincount(data.batch[self.edge_index[1]], minlength=len(data))
         self.edge_start = torch.cumsum(per_frame, 0) - per_frame
         self.edge_count = per_frame

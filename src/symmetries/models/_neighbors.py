@@ -12,7 +12,7 @@ import math
 import torch
 
 
-def radius_graph(positions: torch.Tensor, cutoff: float, batch: torch.Tensor | None = None,
+def neighbor_list(positions: torch.Tensor, cutoff: float, batch: torch.Tensor | None = None,
                  cell: torch.Tensor | None = None, pbc: torch.Tensor | None = None,
                  max_pairs: int = 2 ** 24) -> tuple[torch.Tensor, torch.Tensor]:
     r"""All pairs of atoms closer than ``cutoff``, periodic images included.
@@ -34,16 +34,16 @@ def radius_graph(positions: torch.Tensor, cutoff: float, batch: torch.Tensor | N
         ``shifts (E, 3)``: the integer shifts :math:`S` in the dtype of ``positions``.
     """
     if positions.dim() != 2 or positions.shape[1] != 3:
-        raise ValueError(f"radius_graph: positions must have shape (N, 3), got {tuple(positions.shape)}")
+        raise ValueError(f"neighbor_list: positions must have shape (N, 3), got {tuple(positions.shape)}")
     if not cutoff > 0:
-        raise ValueError(f"radius_graph: cutoff must be positive, got {cutoff}")
+        raise ValueError(f"neighbor_list: cutoff must be positive, got {cutoff}")
     n, device, dtype = positions.shape[0], positions.device, positions.dtype
     if batch is None:
         batch = torch.zeros(n, dtype=torch.long, device=device)
     if batch.shape != (n,):
-        raise ValueError(f"radius_graph: batch must have shape ({n},), got {tuple(batch.shape)}")
+        raise ValueError(f"neighbor_list: batch must have shape ({n},), got {tuple(batch.shape)}")
     if n and bool((batch[1:] < batch[:-1]).any()):
-        raise ValueError("radius_graph: batch must be sorted (the atoms of each frame contiguous)")
+        raise ValueError("neighbor_list: batch must be sorted (the atoms of each frame contiguous)")
     n_frames = int(batch.max()) + 1 if n else 0
     cell, pbc = _cells(cell, pbc, n_frames, dtype, device)
     counts = torch.bincount(batch, minlength=n_frames).tolist()
@@ -79,20 +79,20 @@ def edge_vectors(positions: torch.Tensor, edge_index: torch.Tensor, shifts: torc
 def _cells(cell, pbc, n_frames, dtype, device):
     if cell is None:
         if pbc is not None and bool(torch.as_tensor(pbc).any()):
-            raise ValueError("radius_graph: pbc is set but no cell was given")
+            raise ValueError("neighbor_list: pbc is set but no cell was given")
         cell = torch.zeros(n_frames, 3, 3, dtype=dtype, device=device)
     cell = torch.as_tensor(cell, dtype=dtype, device=device)
     if cell.dim() == 2:
         cell = cell.expand(n_frames, 3, 3)
     if cell.shape != (n_frames, 3, 3):
-        raise ValueError(f"radius_graph: cell must have shape ({n_frames}, 3, 3) or (3, 3), got {tuple(cell.shape)}")
+        raise ValueError(f"neighbor_list: cell must have shape ({n_frames}, 3, 3) or (3, 3), got {tuple(cell.shape)}")
     if pbc is None:
         pbc = cell.abs().sum(-1) > 0
     pbc = torch.as_tensor(pbc, dtype=torch.bool, device=device)
     if pbc.dim() == 1:
         pbc = pbc.expand(n_frames, 3)
     if pbc.shape != (n_frames, 3):
-        raise ValueError(f"radius_graph: pbc must have shape ({n_frames}, 3) or (3,), got {tuple(pbc.shape)}")
+        raise ValueError(f"neighbor_list: pbc must have shape ({n_frames}, 3) or (3,), got {tuple(pbc.shape)}")
     return cell, pbc
 
 
@@ -103,7 +103,7 @@ def _frame_graph(pos, cutoff, cell, pbc, max_pairs):
     if bool(pbc.any()):
         det = torch.linalg.det(cell.double())
         if not abs(float(det)) > 1e-12:
-            raise ValueError(f"radius_graph: a periodic frame needs a cell of nonzero volume, got det {float(det):.3g}")
+            raise ValueError(f"neighbor_list: a periodic frame needs a cell of nonzero volume, got det {float(det):.3g}")
         inv = torch.linalg.inv(cell.double())
         # wrap into the cell along periodic directions; remember the integer offset
         frac = pos.double() @ inv

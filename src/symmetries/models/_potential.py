@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._neighbors import edge_vectors, radius_graph
+from ._neighbors import edge_vectors, neighbor_list
 
 
 class Potential(nn.Module):
@@ -76,7 +76,7 @@ class Potential(nn.Module):
         ``positions (N, 3)`` in the model's dtype, ``numbers (N,)`` atomic numbers,
         ``batch (N,)`` frame of each atom (default one frame), ``cell (B, 3, 3)`` and
         ``pbc (B, 3)`` for periodic frames. The graph (``edge_index``, ``shifts``, see
-        :func:`radius_graph`) is built when not given. ``create_graph`` (default: in
+        :func:`neighbor_list`) is built when not given. ``create_graph`` (default: in
         training mode) keeps the graph of the forces for a force loss. Also returns
         ``atomic_energies (N,)``. Runs with gradients enabled even under ``no_grad``.
         """
@@ -99,7 +99,7 @@ class Potential(nn.Module):
         if compute_stress and cell is None:
             raise ValueError("compute_stress needs a cell (periodic frames)")
         if edge_index is None:
-            edge_index, shifts = radius_graph(positions, self.cutoff, batch, cell, pbc)
+            edge_index, shifts = neighbor_list(positions, self.cutoff, batch, cell, pbc)
         create_graph = self.training if create_graph is None else create_graph
         with torch.enable_grad():
             pos = positions if positions.requires_grad else positions.detach().requires_grad_(compute_forces)
