@@ -5,6 +5,12 @@ from ._linear import EquivariantLinear  # noqa: F401
 from ._emlp import EMLP, EquivariantBilinear, GatedNonlinearity
 
 # --- O(3) layers (issue 3)
+from ._o3_tensor_product import FullyConnectedTensorProduct, Instruction, TensorProduct
+from ._o3_linear import IrrepsLinear
+from ._o3_gate import Gate, NormActivation
+from ._o3_norm import IrrepsBatchNorm, IrrepsLayerNorm
+from ._o3_radial import BesselBasis, PolynomialCutoff, RadialEmbedding
+from ._o3_spherical import SphericalHarmonics
 
 # --- sets, graphs, attention, EGNN (issue 5)
 
