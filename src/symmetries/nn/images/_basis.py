@@ -36,7 +36,7 @@ from ...groups import O, Cyclic, Dihedral
 from ...reps import PermutationRep, Rep, TensorRep, decompose, equivariant_basis
 
 #: direct solves above this many unknowns go through the irreducible decomposition
-DIRECT_LIMIT = 600
+DIRECT_LIMIT = 256
 
 
 class HarmonicRep(Rep):
