@@ -6,3 +6,6 @@ from ._xtb import xtb_md  # noqa: E402,F401
 
 # --- rotated digits (issue 4)
 from ._digits import DigitSplit, load_digit_images, rotated_digits  # noqa: E402,F401
+
+# --- charged n-body (issue 5)
+from ._nbody import NBodyTrajectories, charged_nbody, coulomb_forces, simulate_charged  # noqa: E402,F401

@@ -13,6 +13,13 @@ from ._o3_radial import BesselBasis, PolynomialCutoff, RadialEmbedding
 from ._o3_spherical import SphericalHarmonics
 
 # --- sets, graphs, attention, EGNN (issue 5)
+from ._sets import DeepSets, DeepSetsLayer, EquivariantDeepSets, check_set, set_pool
+from ._sets_linear import PermutationLinear, set_partitions
+from ._attention import AttentionPooling, InducedSetAttention, MultiheadAttentionBlock, SetAttention
+from ._graph_scatter import check_graph, global_pool, scatter
+from ._graph_build import fully_connected_graph, knn_graph, radius_graph
+from ._graph import GNN, GNNLayer, MessagePassing
+from ._egnn import EGNN, EGNNLayer
 
 # --- images: group and steerable CNNs (issue 4)
 from . import images
@@ -20,6 +27,11 @@ from .images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlin
                      NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv, R2ConvTranspose)
 
 __all__ = ["EquivariantLinear", "EMLP", "EquivariantBilinear", "GatedNonlinearity"]
+__all__ += ["DeepSets", "DeepSetsLayer", "EquivariantDeepSets", "check_set", "set_pool",  # (issue 5)
+            "PermutationLinear", "set_partitions", "AttentionPooling", "InducedSetAttention",
+            "MultiheadAttentionBlock", "SetAttention", "check_graph", "global_pool", "scatter",
+            "fully_connected_graph", "knn_graph", "radius_graph", "GNN", "GNNLayer", "MessagePassing", "EGNN",
+            "EGNNLayer"]
 __all__ += ["images", "FieldType", "R2Conv", "GroupConv2d", "R2ConvTranspose", "PointwiseNonlinearity2d",  # (issue 4)
             "NormNonlinearity2d", "GatedNonlinearity2d", "FieldBatchNorm2d", "GroupPool2d", "AntialiasedPool2d",
             "PointwiseMaxPool2d"]

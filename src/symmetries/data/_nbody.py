@@ -1,0 +1,151 @@
+r"""The charged n-body system of NRI (Kipf et al. 2018) as used by EGNN (Satorras et al. 2021).
+
+``n`` particles of unit mass with charges :math:`c_i = \pm 1` (equal probability) move
+under Coulomb-like forces, like charges repelling:
+
+.. math:: F_i = \sum_{j \ne i} c_i c_j \, \frac{x_i - x_j}{|x_i - x_j|^3},
+
+each force component clipped to :math:`\pm` ``max_force``. Positions start
+:math:`N(0, 1)`, velocities in a uniformly random direction with norm 0.5; there is no
+box. Symplectic Euler with step ``dt``: :math:`v \mathrel{+}= dt\,F(x)` once, then
+``steps - 1`` times :math:`x \mathrel{+}= dt\,v`, (save every ``every`` steps),
+:math:`v \mathrel{+}= dt\,F(x)`. With the defaults (5 particles, 3D, dt 0.001, 5000
+steps saved every 100) a trajectory has 49 frames; EGNN predicts the positions of
+frame 40 from frame 30 (positions, velocities, charges) with 3000 / 2000 / 2000
+trajectories for training / validation / test.
+
+All trajectories are simulated together in one batch of tensors (float64), and the
+result is cached on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+SPLITS = {"train": 3000, "valid": 2000, "test": 2000}
+_SPLIT_SEED = {"train": 0, "valid": 1, "test": 2}
+
+
+def coulomb_forces(x: torch.Tensor, charges: torch.Tensor, strength: float = 1.0,
+                   max_force: float | None = 100.0) -> torch.Tensor:
+    r"""Forces :math:`F_i = k \sum_{j \ne i} c_i c_j (x_i - x_j)/|x_i - x_j|^3`, componentwise
+    clipped to ``max_force``. ``x`` ``[S, n, d]``, ``charges`` ``[S, n]`` -> ``[S, n, d]``."""
+    return _PairForces(x.shape[1], charges, strength, max_force)(x)
+
+
+class _PairForces:
+    """Coulomb forces over the n(n-1)/2 pairs i < j, with the pair charges precomputed:
+    each pair force is computed once and added to i and subtracted from j (one matmul)."""
+
+    def __init__(self, n, charges, strength, max_force):
+        i, j = torch.triu_indices(n, n, 1, device=charges.device)
+        self.i, self.j, self.max_force = i, j, max_force
+        self.cc = (strength * charges[:, i] * charges[:, j])[:, :, None]  # [S, P, 1]
+        inc = torch.zeros(len(i), n, dtype=charges.dtype, device=charges.device)
+        inc[torch.arange(len(i)), i] = 1.0
+        inc[torch.arange(len(i)), j] = -1.0
+        self.inc = inc
+
+    def __call__(self, x):
+        diff = x[:, self.i] - x[:, self.j]  # x_i - x_j, [S, P, d]
+        r2 = diff.pow(2).sum(-1, keepdim=True)
+        pair = diff * (self.cc / (r2 * r2.sqrt()))
+        force = (pair.transpose(1, 2) @ self.inc).transpose(1, 2)
+        return force.clamp(-self.max_force, self.max_force) if self.max_force is not None else force
+
+
+def simulate_charged(num: int, n_particles: int = 5, dim: int = 3, steps: int = 5000, every: int = 100,
+                     dt: float = 0.001, seed: int = 0, max_force: float | None = 100.0, loc_std: float = 1.0,
+                     vel_norm: float = 0.5, strength: float = 1.0, dtype: torch.dtype = torch.float64,
+                     device=None) -> dict[str, torch.Tensor]:
+    """Simulate ``num`` trajectories at once; returns ``pos`` and ``vel`` ``[num, frames, n, dim]``
+    (frames saved after steps ``every, 2 every, ...`` below ``steps``) and ``charges`` ``[num, n]``."""
+    if num < 1 or n_particles < 2 or dim < 1 or steps < 2 or every < 1:
+        raise ValueError(f"need num >= 1, n_particles >= 2, dim >= 1, steps >= 2, every >= 1; got {num}, "
+                         f"{n_particles}, {dim}, {steps}, {every}")
+    gen = torch.Generator().manual_seed(int(seed))
+    charges = (torch.randint(0, 2, (num, n_particles), generator=gen) * 2 - 1).to(dtype)
+    x = torch.randn(num, n_particles, dim, generator=gen, dtype=torch.float64).to(dtype) * loc_std
+    v = torch.randn(num, n_particles, dim, generator=gen, dtype=torch.float64).to(dtype)
+    v = v * (vel_norm / v.norm(dim=-1, keepdim=True))
+    charges, x, v = charges.to(device), x.to(device), v.to(device)
+    frames = (steps - 1) // every
+    pos_out = torch.empty(num, frames, n_particles, dim, dtype=dtype, device=device)
+    vel_out = torch.empty_like(pos_out)
+    forces = _PairForces(n_particles, charges, strength, max_force)
+    v = v + dt * forces(x)
+    k = 0
+    for i in range(1, steps):
+        x = x.add_(v, alpha=dt)
+        if i % every == 0:
+            pos_out[:, k], vel_out[:, k] = x, v
+            k += 1
+        v = v.add_(forces(x), alpha=dt)
+    return {"pos": pos_out, "vel": vel_out, "charges": charges}
+
+
+@dataclass
+class NBodyTrajectories:
+    """Trajectories ``pos`` / ``vel`` ``[S, frames, n, d]`` and ``charges`` ``[S, n]``."""
+
+    pos: torch.Tensor
+    vel: torch.Tensor
+    charges: torch.Tensor
+
+    def __len__(self):
+        return self.pos.shape[0]
+
+    def inputs_targets(self, input_frame: int = 30, target_frame: int = 40):
+        """``((pos, vel, charges), target)``: positions ``[S, n, d]``, velocities, charges
+        ``[S, n, 1]`` at ``input_frame`` and the positions at ``target_frame``."""
+        frames = self.pos.shape[1]
+        for name, f in (("input_frame", input_frame), ("target_frame", target_frame)):
+            if not 0 <= f < frames:
+                raise ValueError(f"{name} must lie in [0, {frames}), got {f}")
+        return ((self.pos[:, input_frame], self.vel[:, input_frame], self.charges[..., None]),
+                self.pos[:, target_frame])
+
+    def subset(self, index) -> "NBodyTrajectories":
+        return NBodyTrajectories(self.pos[index], self.vel[index], self.charges[index])
+
+
+def default_cache_dir() -> str:
+    """``$SYMMETRIES_CACHE``, else ``$XDG_CACHE_HOME/symmetries``, else ``~/.cache/symmetries``."""
+    if os.environ.get("SYMMETRIES_CACHE"):
+        return os.environ["SYMMETRIES_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "symmetries")
+
+
+def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, cache_dir: str | None = None,
+                  dtype: torch.dtype = torch.float32, cache: bool = True, **options) -> NBodyTrajectories:
+    """The charged n-body data set, split ``"train"`` (3000), ``"valid"`` (2000) or ``"test"``
+    (2000 trajectories unless ``num`` says otherwise), each split simulated from its own seed
+    derived from ``seed``. Cached in ``cache_dir`` (default :func:`default_cache_dir` +
+    ``/nbody``) as float32 frames; ``options`` go to :func:`simulate_charged`."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
+    num = SPLITS[split] if num is None else int(num)
+    split_seed = int(seed) * 1000 + _SPLIT_SEED[split]
+    params = {"n_particles": 5, "dim": 3, "steps": 5000, "every": 100, "dt": 0.001, "max_force": 100.0,
+              "loc_std": 1.0, "vel_norm": 0.5, "strength": 1.0}
+    unknown = set(options) - set(params)
+    if unknown:
+        raise TypeError(f"unknown simulation options {sorted(unknown)}; known: {sorted(params)}")
+    params.update(options)
+    name = "charged_" + "_".join(f"{k}{v}" for k, v in params.items()) + f"_num{num}_seed{split_seed}.pt"
+    path = os.path.join(cache_dir or os.path.join(default_cache_dir(), "nbody"), name)
+    if cache and os.path.exists(path):
+        data = torch.load(path, weights_only=True)
+    else:
+        sim = simulate_charged(num, seed=split_seed, **params)
+        data = {k: v.to(torch.float32) for k, v in sim.items()}
+        if cache:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.tmp{os.getpid()}"
+            torch.save(data, tmp)
+            os.replace(tmp, path)
+    return NBodyTrajectories(data["pos"].to(dtype), data["vel"].to(dtype), data["charges"].to(dtype))
