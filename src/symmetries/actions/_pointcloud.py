@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..groups import O, SO, MatrixGroup
+from ..groups import O, O2, O3, SO, SO2, SO3, MatrixGroup
 from ..groups._orthogonal import haar_orthogonal, so_generators
 from ._action import Action
 
@@ -48,7 +48,8 @@ class Euclidean(MatrixGroup):
                 disc[0, 0] = -1.0
         super().__init__(lie, disc, dim=n + 1, scale=scale)
         self.n, self.special = n, bool(special)
-        self.linear_group = SO(n) if special else O(n)
+        named = {2: (O2, SO2), 3: (O3, SO3)}
+        self.linear_group = named[n][special]() if n in named else (SO(n) if special else O(n))
 
     def _key(self):
         return (self.n, self.special, self.scale)
@@ -131,7 +132,7 @@ class PointCloudAction(Action):
             elif entry is not None:
                 if not (hasattr(entry, "group") and callable(entry)):
                     raise TypeError(f"layout entries are strings, Reps or None, got {type(entry).__name__}")
-                if entry.group != self.linear_group:
+                if not _same_linear_group(entry.group, self.linear_group):
                     raise ValueError(f"feature rep {entry!r} belongs to {entry.group!r}, but {group!r} acts on "
                                      f"features through {self.linear_group!r}")
 
@@ -194,6 +195,14 @@ class PointCloudAction(Action):
                              f"{tuple(x.shape)}")
         y = (x.reshape(b, -1, dim) @ mats.transpose(1, 2)).reshape(x.shape)
         return y if shift is None else y + shift.view(b, *([1] * (x.dim() - 2)), dim)
+
+
+def _same_linear_group(a, b) -> bool:
+    """``O(3)`` and ``O3()`` (likewise SO, n = 2) are the same matrix group under two names."""
+    if a == b:
+        return True
+    return (isinstance(a, O) and isinstance(b, O) and a.d == b.d
+            and isinstance(a, SO) == isinstance(b, SO))
 
 
 def _entries(layout):
