@@ -188,7 +188,7 @@ class TensorProduct(nn.Module):
                     j0 = start2 + v * ir2.dim
                     C[j0:j0 + ir2.dim, row:row + ir1.dim, k0:k0 + iro.dim] = cg.permute(1, 0, 2)
                     row += ir1.dim
-            self.register_buffer(f"_cg{gi}", C.reshape(d2, D * K).to(torch.get_default_dtype()), persistent=False)
+            self.register_buffer(f"_cg{gi}", C.reshape(d2, D * K), persistent=False)  # float64 until cast
             groups.append(_Group(mode, mul, tuple(paths), tuple(outs), D, K))
         self._groups = groups
         self._slices1 = sl1

@@ -24,7 +24,7 @@ _NORMALIZATIONS = ("integral", "component", "norm")
 
 @functools.lru_cache(maxsize=None)
 def _step_terms(l: int) -> tuple:
-    """For each component k of :math:`Y^l`: the nonzero terms ``(i, j, c)`` of
+    r"""For each component k of :math:`Y^l`: the nonzero terms ``(i, j, c)`` of
     :math:`Y^l_k = \sum c \, Y^{l-1}_i x_j` (about 5 per component: the 3j symbol is sparse)."""
     C = wigner_3j(l - 1, 1, l)
     c = math.sqrt(2 * l + 1) / (math.sqrt(2 * l - 1) * float(C[l - 1, 1, l]))

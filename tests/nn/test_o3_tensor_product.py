@@ -1,0 +1,162 @@
+import io
+
+import pytest
+import torch
+
+from symmetries.nn import FullyConnectedTensorProduct, TensorProduct
+from symmetries.o3 import Irreps
+from symmetries.testing import assert_equivariant
+
+IN1, IN2 = Irreps("3x0e + 2x1o + 2x2e + 1x1e"), Irreps("0e + 1o + 2e")
+
+
+def channelwise(irreps_in1=IN1, irreps_in2=IN2, **kw):
+    """uvu paths from every block of in1 to an output block of the same multiplicity."""
+    out, ins = [], []
+    for i1, (mul, ir1) in enumerate(irreps_in1):
+        for i2, (_, ir2) in enumerate(irreps_in2):
+            for ir in ir1 * ir2:
+                ins.append((i1, i2, len(out), "uvu", True))
+                out.append((mul, ir))
+    return TensorProduct(irreps_in1, irreps_in2, out, ins, **kw)
+
+
+def _pair(irreps1, irreps2, n, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return irreps1.randn(n, -1, generator=g, dtype=dtype), irreps2.randn(n, -1, generator=g, dtype=dtype)
+
+
+def _equivariance(tp, dtype, weight=None):
+    joint = tp.irreps_in1 + tp.irreps_in2
+    d1 = tp.irreps_in1.dim
+    x = joint.randn(6, -1, generator=torch.Generator().manual_seed(5), dtype=dtype)
+    f = lambda z: tp(z[:, :d1], z[:, d1:], weight)  # noqa: E731
+    assert_equivariant(f, joint.rep, tp.irreps_out.rep, x, n_samples=24)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_fully_connected_equivariant(dtype):
+    tp = FullyConnectedTensorProduct(IN1, IN2, "2x0e + 2x0o + 3x1o + 2x1e + 2x2e + 1x3o").to(dtype)
+    _equivariance(tp, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_channelwise_per_sample_weights_equivariant(dtype):
+    tp = channelwise(shared_weights=False)
+    w = torch.randn(6, tp.weight_numel, dtype=dtype)
+    _equivariance(tp, dtype, w)
+
+
+def test_feature_times_feature_with_multiplicity():
+    """Second input with multiplicities > 1 (e.g. features x features, species one-hots)."""
+    tp = FullyConnectedTensorProduct("2x0e + 2x1o", "3x0e + 2x1o", "2x0e + 3x1o + 2x1e + 1x2e")
+    _equivariance(tp.double(), torch.float64)
+
+
+def test_uvu_output_multiplicity_must_match():
+    with pytest.raises(ValueError, match="mul_out == mul1"):
+        TensorProduct("2x1o", "1o", "3x0e", [(0, 0, 0, "uvu", True)])
+
+
+@pytest.mark.parametrize("path", [(0, 0, 0), (1, 0, 0)])
+def test_selection_rules_are_enforced(path):
+    # 1o x 1o -> 1o breaks parity; 2e x 0e -> 0e breaks the triangle rule
+    with pytest.raises(ValueError, match="selection rules"):
+        TensorProduct("1x1o + 1x2e", "1x1o" if path[0] == 0 else "0e", "1x1o" if path[0] == 0 else "0e",
+                      [path + ("uvw", True)])
+
+
+def test_bad_instructions_and_inputs():
+    with pytest.raises(ValueError, match="i_out=3"):
+        TensorProduct("1o", "1o", "0e", [(0, 0, 3, "uvw", True)])
+    with pytest.raises(ValueError, match="connection mode"):
+        TensorProduct("1o", "1o", "0e", [(0, 0, 0, "uuw", True)])
+    tp = FullyConnectedTensorProduct("2x1o", "1o", "0e")
+    with pytest.raises(ValueError, match="last dimension of 6"):
+        tp(torch.randn(4, 5), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="x2 has shape"):
+        tp(torch.randn(4, 6), torch.randn(4, 4))
+    with pytest.raises(ValueError, match=r"weight must have shape \(2,\)"):
+        tp(torch.randn(4, 6), torch.randn(4, 3), torch.randn(3))
+    ps = channelwise(shared_weights=False)
+    with pytest.raises(ValueError, match="no internal weights"):
+        ps(*_pair(IN1, IN2, 2, torch.float32))
+
+
+def test_broadcasting_leading_dimensions():
+    tp = FullyConnectedTensorProduct(IN1, IN2, "2x1o + 1x0e")
+    x1, x2 = _pair(IN1, IN2, 5, torch.float32)
+    out = tp(x1[:, None], x2[None, :4])
+    assert out.shape == (5, 4, tp.irreps_out.dim)
+    assert torch.allclose(out[2, 3], tp(x1[2], x2[3]), atol=1e-5)
+
+
+def test_gradcheck_float64():
+    tp = channelwise(Irreps("2x0e + 1x1o + 1x2e"), shared_weights=False)
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 2, torch.float64)
+    w = torch.randn(2, tp.weight_numel, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(tp, (x1.requires_grad_(), x2.requires_grad_(), w))
+    fc = FullyConnectedTensorProduct("2x0e + 1x1o", "0e + 1o", "1x0e + 2x1o").double()
+    x1, x2 = _pair(fc.irreps_in1, fc.irreps_in2, 2, torch.float64)
+    assert torch.autograd.gradcheck(lambda a, b, w: fc(a, b, w), (x1.requires_grad_(), x2.requires_grad_(),
+                                    fc.weight.detach().clone().requires_grad_()))
+
+
+def test_state_dict_round_trip_weights_only():
+    tp = FullyConnectedTensorProduct(IN1, IN2, "2x0e + 2x1o")
+    buf = io.BytesIO()
+    torch.save(tp.state_dict(), buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    assert list(state) == ["weight"]
+    other = FullyConnectedTensorProduct(IN1, IN2, "2x0e + 2x1o")
+    other.load_state_dict(state)
+    x1, x2 = _pair(IN1, IN2, 4, torch.float32)
+    assert torch.equal(other(x1, x2), tp(x1, x2))
+    tp.eval()
+    assert list(tp.state_dict()) == list(state)
+
+
+@pytest.mark.slow
+def test_torch_compile_matches_eager():
+    tp = channelwise(shared_weights=False)
+    x1, x2 = _pair(IN1, IN2, 16, torch.float32)
+    w = torch.randn(16, tp.weight_numel)
+    compiled = torch.compile(tp)
+    assert torch.allclose(compiled(x1, x2, w), tp(x1, x2, w), atol=1e-5)
+
+
+# ------------------------------------------------------------------ e3nn cross-checks
+@pytest.fixture
+def e3nn_o3():
+    """e3nn builds its 3j buffers in the default dtype: compare in float64."""
+    eo = pytest.importorskip("e3nn.o3")
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield eo
+    torch.set_default_dtype(old)
+
+
+def test_cross_check_fully_connected(e3nn_o3):
+    ours = FullyConnectedTensorProduct(IN1, "2x0e + 1o + 2e", "2x0e + 3x1o + 2x2e + 1x1e")
+    theirs = e3nn_o3.FullyConnectedTensorProduct(IN1, "2x0e + 1o + 2e", "2x0e + 3x1o + 2x2e + 1x1e")
+    assert [tuple(i[:4]) for i in ours.instructions] == [tuple(i[:4]) for i in theirs.instructions]
+    assert ours.weight_numel == theirs.weight_numel
+    x1, x2 = _pair(ours.irreps_in1, ours.irreps_in2, 8, torch.float64)
+    w = torch.randn(ours.weight_numel, dtype=torch.float64)
+    assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
+
+
+def test_cross_check_channelwise_and_mixed(e3nn_o3):
+    ours = channelwise(shared_weights=False)
+    ins = [tuple(i[:5]) for i in ours.instructions]
+    theirs = e3nn_o3.TensorProduct(IN1, IN2, ours.irreps_out, ins, shared_weights=False, internal_weights=False)
+    x1, x2 = _pair(IN1, IN2, 8, torch.float64)
+    w = torch.randn(8, ours.weight_numel, dtype=torch.float64)
+    assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
+    ins = [(0, 0, 0, "uvu", True), (1, 1, 1, "uvu", True, 0.3), (1, 0, 2, "uvw", True), (1, 1, 2, "uvw", True, 2.0)]
+    args = ("3x0e + 2x1o", "2x0e + 2x1e", "3x0e + 2x1o + 4x1o", ins)
+    ours, theirs = TensorProduct(*args, in1_var=[1.0, 2.0]), e3nn_o3.TensorProduct(*args, in1_var=[1.0, 2.0])
+    x1, x2 = _pair(Irreps(args[0]), Irreps(args[1]), 8, torch.float64)
+    w = torch.randn(ours.weight_numel, dtype=torch.float64)
+    assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
