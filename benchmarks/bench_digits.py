@@ -64,11 +64,14 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=21, help="odd image size")
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="override the optimizer steps of every run")
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads())) if args.device == "cpu" else None
     models = args.models.split(",")
     n_up, steps_up = (400, 150) if args.quick else (1000, 600)
     sizes, steps_curve = ((100, 400), 150) if args.quick else ((50, 200, 1000), 600)
+    if args.steps is not None:
+        steps_up = steps_curve = args.steps
     angles = (0, 30, 45, 60, 90, 180, 270) if args.quick else tuple(range(0, 361, 15))
     batch, lr, n_test = 32, 3e-3, 300 if args.quick else 500
     dev = args.device

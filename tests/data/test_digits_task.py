@@ -40,3 +40,18 @@ def test_plain_model_is_not_invariant():
     assert report.verdict != "exact"
     with pytest.raises(ValueError, match="kind"):
         digits_cnn("c7")
+
+
+def test_digit_models_export_to_plain_torch():
+    from symmetries.nn.images import export
+    from symmetries.studies.tasks.digits import digits_cnn
+
+    for kind in ("cnn", "c8"):
+        model = digits_cnn(kind, channels=(8, 16), features=8)
+        model(torch.randn(4, 1, 13, 13))
+        model.eval()
+        plain = export(model)
+        assert not any(type(m).__module__.startswith("symmetries") for m in plain.modules())
+        x = torch.randn(2, 1, 13, 13)
+        with torch.no_grad():
+            assert torch.allclose(plain(x), model(x), atol=1e-5)

@@ -181,3 +181,23 @@ def test_torch_compile_matches_eager():
     assert torch.allclose(compiled(x), conv(x), atol=1e-5)
     compiled(x).sum().backward()
     assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_layers_match_cpu_and_stay_equivariant():
+    from symmetries.nn.images import FieldBatchNorm2d, GroupPool2d, NormNonlinearity2d, export
+
+    G = Dihedral(4)
+    t = FieldType.regular(G, 2) + FieldType(G, [irrep(G, 1, 1)])
+    model = torch.nn.Sequential(R2Conv(FieldType.trivial(G, 1), t, 5), FieldBatchNorm2d(t), NormNonlinearity2d(t),
+                                R2Conv(t, t, 3, stride=2), GroupPool2d(t))
+    x = torch.randn(4, 1, 15, 15)
+    model.train()
+    model(x)
+    model.eval()
+    gpu = __import__("copy").deepcopy(model).cuda()
+    with torch.no_grad():
+        assert torch.allclose(gpu(x.cuda()).cpu(), model(x), atol=1e-4)
+        assert_equivariant(gpu, FieldType.trivial(G, 1).action(), GroupPool2d(t).out_type.action(), x.cuda())
+        assert torch.allclose(export(gpu)(x.cuda()), gpu(x.cuda()), atol=1e-5)

@@ -34,6 +34,10 @@ class GlobalAverage(nn.Module):
     def forward(self, x):
         return x.mean((-2, -1))
 
+    def export(self) -> nn.Module:
+        """Plain-torch equivalent, for :func:`symmetries.nn.images.export`."""
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
 
 def digits_cnn(kind: str = "cnn", channels: tuple[int, int] = (24, 48), features: int = 32,
                kernel_size: int = 5) -> nn.Module:
