@@ -4,6 +4,7 @@
 from ._batch import AtomsBatch, GraphData  # noqa: E402,F401
 from ._neighbors import edge_vectors, neighbor_list  # noqa: E402,F401
 from ._potential import Potential  # noqa: E402,F401
+from ._nequip import NequIP, hidden_irreps  # noqa: E402,F401
 from ._training import evaluate_potential, potential_loss, train_potential  # noqa: E402,F401
 
 
