@@ -1,0 +1,147 @@
+"""Charged n-body prediction (Satorras et al. 2021): positions after 1000 steps from the
+positions, velocities and charges of 5 particles. E(3)-equivariant (and S_5).
+
+Models (inputs ``(pos [B, 5, 3], vel [B, 5, 3], charges [B, 5, 1])``, output positions
+``[B, 5, 3]``):
+
+- :class:`NBodyEGNN`: the paper's EGNN (velocity variant), node input :math:`|v_i|`, edge
+  attributes :math:`(c_i c_j, |x_i - x_j|^2)`, complete graph;
+- :class:`NBodyGNN`: a plain message-passing network on positions and velocities as node
+  features (permutation-equivariant only);
+- :class:`NBodyMLP`: an MLP on the flattened system, predicting the displacement;
+- :class:`NBodyLinear`: :math:`x + t\\, v` with a learned time :math:`t` (the paper's "Linear").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ...actions import Euclidean, PointCloudAction
+from ...data import charged_nbody
+from ...nn import EGNN, GNN
+from ...nn._egnn import dense_complete_edges
+from .._registry import register_task
+from .._task import Task
+
+
+def _edge_features(pos, charges):
+    """``[B, M, M, 2]``: :math:`(c_i c_j, |x_i - x_j|^2)` for the message ``j -> i``."""
+    cc = charges * charges.transpose(1, 2)
+    d2 = (pos[:, :, None] - pos[:, None, :]).pow(2).sum(-1)
+    return torch.stack([cc, d2], -1)
+
+
+class NBodyEGNN(nn.Module):
+    """EGNN for the n-body task (Satorras et al. 2021, their ``EGNN_vel`` setup)."""
+
+    def __init__(self, hidden: int = 64, layers: int = 4, **options):
+        super().__init__()
+        self.egnn = EGNN(1, hidden, None, layers, edge_features=2, velocity=True, dim=3, **options)
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        h = vel.norm(dim=-1, keepdim=True)
+        return self.egnn(h, pos, edge_attr=_edge_features(pos, charges), vel=vel)[1]
+
+
+class NBodyGNN(nn.Module):
+    """A plain GNN: node features ``(x, v)``, edge attributes ``(c_i c_j, |x_i - x_j|^2)``,
+    complete graph; predicts each particle's displacement."""
+
+    def __init__(self, hidden: int = 64, layers: int = 4):
+        super().__init__()
+        self.gnn = GNN(6, 3, hidden, layers, edge_features=2)
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        b, m, _ = pos.shape
+        edge_index, target, source = dense_complete_edges(b, m, pos.device)
+        edge_attr = _edge_features(pos, charges)[:, target, source].reshape(-1, 2)
+        out = self.gnn(torch.cat([pos, vel], -1).reshape(b * m, 6), edge_index, edge_attr)
+        return pos + out.view(b, m, 3)
+
+
+class NBodyMLP(nn.Module):
+    """An MLP on the flattened ``(x, v, c)`` of all particles, predicting the displacements."""
+
+    def __init__(self, particles: int = 5, hidden: int = 256, depth: int = 3):
+        super().__init__()
+        layers, d = [], 7 * particles
+        for _ in range(depth):
+            layers += [nn.Linear(d, hidden), nn.SiLU()]
+            d = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(d, 3 * particles))
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        x = torch.cat([pos, vel, charges], -1).flatten(1)
+        return pos + self.net(x).view(pos.shape)
+
+
+class NBodyLinear(nn.Module):
+    """:math:`x + t v` with one learned scalar :math:`t` (equivariant, the paper's Linear baseline)."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = nn.Parameter(torch.zeros(()))
+
+    def forward(self, inputs):
+        pos, vel, _ = inputs
+        return pos + self.t * vel
+
+
+def nbody_arrays(n_train: int, seed: int, test_size: int, data_seed: int = 0, split: str = "test"):
+    """``((x, y), (x_eval, y_eval))`` from the cached data set: ``n_train`` trajectories drawn
+    by ``seed`` from the training split (3000; a larger request simulates more) and the first
+    ``test_size`` of ``split`` (``"valid"`` or ``"test"``)."""
+    pool = charged_nbody("train", num=max(3000, n_train), seed=data_seed)
+    pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(int(seed)))[:n_train]
+    evaluation = charged_nbody(split, num=max(2000, test_size), seed=data_seed).subset(slice(0, test_size))
+    return pool.subset(pick).inputs_targets(), evaluation.inputs_targets()
+
+
+@register_task
+@dataclass
+class NBody(Task):
+    name: ClassVar[str] = "nbody"
+    description: ClassVar[str] = "charged 5-body system, positions 1000 steps ahead (EGNN, Satorras et al. 2021)"
+    default_sizes: ClassVar[tuple[int, ...]] = (100, 300, 1000)
+    methods: ClassVar[tuple[str, ...]] = ("plain", "augment", "equivariant")
+    metric_name: ClassVar[str] = "test MSE"
+
+    hidden: int = 64
+    layers: int = 4
+    mlp_hidden: int = 256
+    test_size: int = 2000
+    batch_size: int = 100
+    lr: float = 1e-3
+    weight_decay: float = 1e-12
+    epochs: int = 200
+    min_steps: int = 500
+    max_steps: int = 2000
+    data_seed: int = 0
+
+    @property
+    def action_in(self):
+        return PointCloudAction(Euclidean(3), ("position", "vector", None))
+
+    @property
+    def action_out(self):
+        return PointCloudAction(Euclidean(3), "position")
+
+    def train_steps(self, n_train: int) -> int:
+        per_epoch = max(1, -(-n_train // self.batch_size))
+        return int(min(self.max_steps, max(self.min_steps, self.epochs * per_epoch)))
+
+    def make_data(self, n_train, seed):
+        return nbody_arrays(n_train, seed, self.test_size, self.data_seed)
+
+    def make_model(self):
+        return NBodyMLP(5, self.mlp_hidden)
+
+    def make_equivariant_model(self):
+        return NBodyEGNN(self.hidden, self.layers)

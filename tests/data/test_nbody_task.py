@@ -1,0 +1,58 @@
+"""The study task ``nbody`` and its models: symmetry of each model, data plumbing, a tiny run."""
+
+import pytest
+import torch
+
+import symmetries as sym
+from symmetries.actions import GraphPermutation, SetPermutation
+from symmetries.data import charged_nbody
+from symmetries.studies import get_task
+from symmetries.studies.tasks import nbody as nbody_task
+from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP
+
+
+def _inputs(gen, b=4, dtype=torch.float64):
+    pos = torch.randn(b, 5, 3, generator=gen, dtype=dtype)
+    vel = torch.randn(b, 5, 3, generator=gen, dtype=dtype)
+    charges = (torch.randint(0, 2, (b, 5, 1), generator=gen) * 2 - 1).to(dtype)
+    return pos, vel, charges
+
+
+def test_models_have_the_symmetries_they_claim(gen):
+    torch.manual_seed(0)
+    task = get_task("nbody")
+    x = _inputs(gen)
+    egnn = NBodyEGNN(hidden=16, layers=2).double()
+    for layer in egnn.egnn.layers:
+        torch.nn.init.normal_(layer.phi_x[-1].weight, std=0.3)
+    sym.assert_equivariant(egnn, task.action_in, task.action_out, x, n_samples=8, generator=gen)
+    sym.assert_equivariant(NBodyLinear().double(), task.action_in, task.action_out, x, n_samples=8, generator=gen)
+    perm_in, perm_out = SetPermutation(5, (1, 1, 1)), SetPermutation(5, 1)
+    gnn = NBodyGNN(hidden=16, layers=2).double()
+    sym.assert_equivariant(gnn, perm_in, perm_out, x, n_samples=8, generator=gen)
+    sym.assert_equivariant(egnn, perm_in, perm_out, x, n_samples=8, generator=gen)
+    mlp = NBodyMLP(hidden=16).double()
+    assert sym.check_equivariance(mlp, task.action_in, task.action_out, x, n_samples=8).verdict == "absent"
+    assert sym.check_equivariance(gnn, task.action_in, task.action_out, x, n_samples=8).verdict != "exact"
+    assert isinstance(GraphPermutation(5), sym.actions.Action)
+
+
+def test_task_data_and_tiny_run(tmp_path, monkeypatch):
+    """Plumbing with a short simulation standing in for the cached data set."""
+    def short(split, num=None, seed=0, **_):
+        return charged_nbody(split, num=min(num, 40), seed=seed, cache_dir=str(tmp_path), steps=411, every=10)
+
+    monkeypatch.setattr(nbody_task, "charged_nbody", short)
+    task = get_task("nbody", test_size=20, min_steps=3, max_steps=3, hidden=8, layers=2, mlp_hidden=8)
+    (x, y), (xt, yt) = task.make_data(30, seed=1)
+    assert x[0].shape == (30, 5, 3) and x[2].shape == (30, 5, 1) and y.shape == (30, 5, 3)
+    assert xt[0].shape == (20, 5, 3)
+    (x2, _), (xt2, _) = task.make_data(30, seed=2)
+    assert not torch.equal(x[0], x2[0]) and torch.equal(xt[0], xt2[0])  # the test set depends on the data only
+    from symmetries.studies._train import train_run
+
+    for method in ("plain", "augment", "equivariant"):
+        result = train_run(task, method, 30, seed=0)
+        assert result["metric"] > 0 and result["steps"] == 3
+    with pytest.raises(ValueError, match="does not support method"):
+        train_run(task, "soft", 30, seed=0)
