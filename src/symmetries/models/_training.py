@@ -123,7 +123,7 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total, count = total + float(loss) * len(batch.data), count + len(batch.data)
+            total, count = total + float(loss.detach()) * len(batch.data), count + len(batch.data)
         val_loss = _loss_on(model, val_g, batch_size, stress, weights)
         scheduler.step(val_loss)
         h = state["history"]
