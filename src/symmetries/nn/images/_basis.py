@@ -124,12 +124,65 @@ def _decomposition(rep: Rep):
     return pieces, dec.Q
 
 
+def _fixed_vectors(mats: torch.Tensor, perm: bool) -> torch.Tensor:
+    """Orthonormal basis ``(k, a)`` of the vectors fixed by every matrix of ``mats`` ``(s, a, a)``
+    (a finite group's image, so the average is the projector onto them)."""
+    a = mats.shape[-1]
+    P = mats.mean(0)
+    if perm:  # orbits of the indices: normalized indicators
+        labels = (mats.abs() > 0.5).float().sum(0).gt(0)  # i ~ j when some matrix maps one to the other
+        seen, out = torch.zeros(a, dtype=torch.bool), []
+        for j in range(a):
+            if not seen[j]:
+                orbit = labels[:, j]
+                seen |= orbit
+                out.append(orbit.double() / orbit.sum().sqrt())
+        return torch.stack(out)
+    rank = int(round(float(torch.trace(P))))
+    if rank == a:
+        return torch.eye(a, dtype=torch.float64)
+    if rank == 0:
+        return torch.zeros(0, a, dtype=torch.float64)
+    if a == 2:  # rank-1 projector: its largest column spans the range
+        col = P[:, int(P.norm(dim=0).argmax())]
+        return (col / col.norm())[None]
+    evals, evecs = torch.linalg.eigh(P)
+    return evecs[:, evals > 0.5].T
+
+
+def _permutation_coefficients(rep_in: Rep, rep_out: Rep, angular: Rep) -> torch.Tensor:
+    r"""Permutation fields of a finite group, in closed form: :math:`W[g o, :, g i] = \psi(g)\, w`
+    over each orbit of index pairs ``(o, i)``, with ``w`` fixed by the pair's stabilizer."""
+    G = rep_in.group
+    els = G.elements()
+    p_in, p_out = rep_in.permutation(els).cpu(), rep_out.permutation(els).cpu()
+    A = angular(els).double().cpu()
+    d_o, d_i, a = rep_out.dim, rep_in.dim, angular.dim
+    seen = torch.zeros(d_o, d_i, dtype=torch.bool)
+    out = []
+    for o0 in range(d_o):
+        for i0 in range(d_i):
+            if seen[o0, i0]:
+                continue
+            po, pi = p_out[:, o0], p_in[:, i0]
+            seen[po, pi] = True
+            stab = (po == o0) & (pi == i0)
+            for w in _fixed_vectors(A[stab], angular.is_permutation):
+                W = torch.zeros(d_o, a, d_i, dtype=torch.float64)
+                W[po, :, pi] = A @ w  # elements of one coset of the stabilizer write the same value
+                out.append(W / W.norm())
+    if not out:
+        return torch.zeros(0, d_o, a, d_i, dtype=torch.float64)
+    return torch.stack(out)
+
+
 @functools.lru_cache(maxsize=2048)
 def _coefficients(rep_in: Rep, rep_out: Rep, angular: Rep) -> torch.Tensor:
     r"""Basis ``(n, d_out, a, d_in)`` of :math:`W` with :math:`\rho_{out} W = W (\psi \otimes \rho_{in})`."""
     a = angular.dim
-    if rep_out.dim * a * rep_in.dim <= DIRECT_LIMIT or (rep_in.is_permutation and rep_out.is_permutation
-                                                       and angular.is_permutation):
+    if rep_in.is_permutation and rep_out.is_permutation and rep_in.group.order:
+        return _permutation_coefficients(rep_in, rep_out, angular)
+    if rep_out.dim * a * rep_in.dim <= DIRECT_LIMIT:
         B = equivariant_basis(TensorRep([angular, rep_in]), rep_out, sparse=False)
         return B.reshape(-1, rep_out.dim, a, rep_in.dim)
     pin, Qin = _decomposition(rep_in)
@@ -146,6 +199,14 @@ def _coefficients(rep_in: Rep, rep_out: Rep, angular: Rep) -> torch.Tensor:
         return torch.zeros(0, rep_out.dim, a, rep_in.dim, dtype=torch.float64)
     W = torch.cat(blocks)
     return torch.einsum("ao,nahc,cd->nohd", Qout, W, Qin)  # rho = Q^T D Q
+
+
+@functools.lru_cache(maxsize=512)
+def invariant_vectors(rep: Rep) -> torch.Tensor:
+    """Orthonormal basis ``(k, dim)`` (float64) of the vectors that ``rep`` leaves fixed."""
+    from ...reps import trivial
+
+    return _coefficients(trivial(rep.group), rep, HarmonicRep(rep.group, 0))[:, :, 0, 0]
 
 
 def _orthonormalize(B: torch.Tensor, rtol: float = 1e-6) -> torch.Tensor:

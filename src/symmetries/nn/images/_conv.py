@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...reps import equivariant_basis, trivial
-from ._basis import check_kernel_group, kernel_basis
+from ._basis import check_kernel_group, invariant_vectors, kernel_basis
 from ._field import FieldType
 
 
@@ -202,12 +201,8 @@ def _bias_map(out_type: FieldType) -> torch.Tensor:
     """``(C_out, n_bias)``: the invariant directions of every output field, as columns."""
     cols = []
     offsets = out_type.offsets()
-    cache = {}
     for r, off in zip(out_type.reps, offsets):
-        if r not in cache:
-            U = equivariant_basis(trivial(r.group), r, sparse=False)[:, :, 0]  # (n_inv, d)
-            cache[r] = U
-        for u in cache[r]:
+        for u in invariant_vectors(r):
             col = torch.zeros(out_type.size, dtype=torch.float64)
             col[off:off + r.dim] = u / u.abs().max()
             cols.append(col)

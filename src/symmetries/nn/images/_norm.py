@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...reps import equivariant_basis, trivial
+from ._basis import invariant_vectors
 from ._conv import is_fx_proxy
 from ._field import FieldType
 from ._nonlinear import membership
@@ -30,7 +30,7 @@ def _invariant_projector(ftype: FieldType) -> torch.Tensor:
     cache = {}
     for r, off in zip(ftype.reps, ftype.offsets()):
         if r not in cache:
-            U = equivariant_basis(trivial(r.group), r, sparse=False)[:, :, 0]  # (n_inv, d) orthonormal
+            U = invariant_vectors(r)  # (n_inv, d) orthonormal
             cache[r] = U.T @ U
         P[off:off + r.dim, off:off + r.dim] = cache[r]
     return P
