@@ -7,8 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..reps import Rep, TrivialRep, standard, trivial
-from ..reps._basis import _block_basis
-from ..reps._product import TensorRep
 from ._linear import EquivariantLinear, type_slots
 
 #: largest d_a * d_b * d_c solved for one bilinear path
@@ -55,60 +53,46 @@ class GatedNonlinearity(nn.Module):
 
 
 class EquivariantBilinear(nn.Module):
-    r"""Channel-wise equivariant bilinear layer on a rep made of repeated summands.
+    r"""Equivariant bilinear layer on a rep made of repeated summands.
 
-    For every pair of summand types :math:`(A, B)` and output type :math:`C`, copies are
-    paired channel by channel, :math:`x_A^u \otimes x_B^u`, mapped to :math:`C` by each
-    equivariant map :math:`A \otimes B \to C` (solved basis :math:`P_k`), and mixed over
-    :math:`(u, k)` by learned weights:
-    :math:`y_C^c = \sum_{u,k} w^{c}_{uk} P_k (x_A^u \otimes x_B^u)`.
-    This produces invariants (e.g. :math:`x\cdot y`) and higher tensors from lower ones,
-    which linear maps and gates alone cannot. Shapes ``(..., rep.dim) -> (..., rep.dim)``.
+    For every pair of summand types :math:`(A, B)`, copies are paired channel by channel
+    into products :math:`x_A^u \otimes x_B^u` (at most ``max_channels`` of them); these
+    features transform by :math:`\bigoplus m_{AB} (A \otimes B)` and an
+    :class:`EquivariantLinear` maps them to ``rep_out``:
+    :math:`y_C^c = \sum_{u,k} w^{c}_{uk} P_k (x_A^u \otimes x_B^u)` over the equivariant maps
+    :math:`P_k: A \otimes B \to C`. This makes invariants (e.g. :math:`x\cdot y`) and higher
+    tensors from lower ones, which linear maps and gates alone cannot. Blocks with more
+    than ``max_block`` unknowns are skipped. Shapes ``(..., rep_in.dim) -> (..., rep_out.dim)``.
     """
 
-    def __init__(self, rep_in: Rep, rep_out: Rep, max_channels: int = 16):
+    def __init__(self, rep_in: Rep, rep_out: Rep, max_channels: int = 16, max_block: int = BILINEAR_LIMIT):
         super().__init__()
         self.rep_in, self.rep_out = rep_in, rep_out
-        slots_in, slots_out = type_slots(rep_in), type_slots(rep_out)
-        types = list(slots_in)
-        self._paths = []
+        slots = type_slots(rep_in)
+        types = list(slots)
+        left, right, feature_reps = [], [], []
         for i, A in enumerate(types):
             for B in types[i:]:
-                m = min(len(slots_in[A]), len(slots_in[B]), max_channels)
-                for C, idx_c in slots_out.items():
-                    if A.dim * B.dim * C.dim > BILINEAR_LIMIT:
-                        continue
-                    P = _block_basis(TensorRep([A, B]), C)
-                    P = P.to_dense() if P.is_sparse else P
-                    if not P.shape[0]:
-                        continue
-                    n = len(self._paths)
-                    self.register_buffer(f"_P{n}", P.to(torch.get_default_dtype()), persistent=False)
-                    self.register_buffer(f"_ia{n}", slots_in[A][:m], persistent=False)
-                    self.register_buffer(f"_ib{n}", slots_in[B][:m], persistent=False)
-                    self.register_buffer(f"_ic{n}", idx_c, persistent=False)
-                    w = nn.Parameter(torch.randn(len(idx_c), m * P.shape[0]) / (m * P.shape[0]) ** 0.5)
-                    self.register_parameter(f"weight{n}", w)
-                    self._paths.append(n)
+                m = min(len(slots[A]), len(slots[B]), max_channels)
+                left.append(slots[A][:m])
+                right.append(slots[B][:m])
+                feature_reps.append(m * (A * B))
+        self._n = len(left)
+        for n, (a, b) in enumerate(zip(left, right)):
+            self.register_buffer(f"_left{n}", a, persistent=False)
+            self.register_buffer(f"_right{n}", b, persistent=False)
+        self.linear = EquivariantLinear(sum(feature_reps[1:], feature_reps[0]), rep_out, bias=False,
+                                        max_block=max_block)
 
     def forward(self, x):
         if x.shape[-1] != self.rep_in.dim:
             raise ValueError(f"EquivariantBilinear expects (..., {self.rep_in.dim}), got {tuple(x.shape)}")
-        out = x.new_zeros(*x.shape[:-1], self.rep_out.dim)
-        for n in self._paths:
-            P = getattr(self, f"_P{n}").to(x.dtype)
-            a = x[..., getattr(self, f"_ia{n}")]  # (..., m, dA)
-            b = x[..., getattr(self, f"_ib{n}")]  # (..., m, dB)
-            ab = (a[..., :, None] * b[..., None, :]).flatten(-2)  # (..., m, dA dB)
-            proj = torch.einsum("...ui,kci->...ukc", ab, P)  # (..., m, k, dC)
-            y = torch.einsum("...qc,pq->...pc", proj.flatten(-3, -2), getattr(self, f"weight{n}"))
-            out = _add_at(out, getattr(self, f"_ic{n}"), y)
-        return out
-
-
-def _add_at(out, idx, y):
-    """``out[..., idx] += y`` for ``idx (m, d)`` and ``y (..., m, d)``, out of place."""
-    return out.index_add(-1, idx.reshape(-1), y.reshape(*y.shape[:-2], -1))
+        features = []
+        for n in range(self._n):
+            a = x[..., getattr(self, f"_left{n}")]  # (..., m, dA)
+            b = x[..., getattr(self, f"_right{n}")]  # (..., m, dB)
+            features.append((a[..., :, None] * b[..., None, :]).flatten(-3))
+        return self.linear(torch.cat(features, -1))
 
 
 def uniform_hidden(group, channels: int, max_rank: int = 2) -> Rep:

@@ -37,9 +37,13 @@ class EquivariantLinear(nn.Module):
     Shapes: ``(..., rep_in.dim) -> (..., rep_out.dim)``. Parameters: ``weight`` (all basis
     coefficients, flat) and ``bias``; the bases are non-persistent buffers, rebuilt from the
     reps, so the state_dict holds only the coefficients.
+
+    ``max_block``: pairs of summands with more than this many unknowns
+    (:math:`d_{out} d_{in}`) are left out (their block of W stays zero): a smaller, still
+    exactly equivariant, family of maps that avoids solving large blocks.
     """
 
-    def __init__(self, rep_in: Rep, rep_out: Rep, bias: bool = True):
+    def __init__(self, rep_in: Rep, rep_out: Rep, bias: bool = True, max_block: int | None = None):
         super().__init__()
         check_same_group(rep_in.group, rep_out.group, "rep_out")
         self.rep_in, self.rep_out = rep_in, rep_out
@@ -49,6 +53,8 @@ class EquivariantLinear(nn.Module):
         std = []
         for t_out, idx_out in slots_out.items():
             for t_in, idx_in in slots_in.items():
+                if max_block is not None and t_in.dim * t_out.dim > max_block:
+                    continue
                 B = dense_block(t_in, t_out)
                 if not B.shape[0]:
                     continue

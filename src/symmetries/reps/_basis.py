@@ -155,12 +155,23 @@ def _nullspace_basis(rep_in, rep_out):
     if not pairs:
         return torch.eye(n, dtype=torch.float64).reshape(n, d_out, d_in)
     M = sum(_gram(A, B) for A, B in pairs)
-    evals, evecs = torch.linalg.eigh(M)
+    evals, evecs = _eigh_single_thread(M)
     scale = max(float(evals.abs().max()), 1.0)
     null = evecs[:, evals <= 1e-9 * scale]
     if null.shape[1]:
         null = _canonical(null)
     return null.T.reshape(-1, d_out, d_in).contiguous()
+
+
+def _eigh_single_thread(M: torch.Tensor):
+    """``torch.linalg.eigh`` on one thread: these problems (n <= a few thousand) gain
+    little from threads, and threads make them 10x slower on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return torch.linalg.eigh(M)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _canonical(Q: torch.Tensor) -> torch.Tensor:

@@ -74,8 +74,13 @@ class Rep:
             return other * self
         _check_rep(other, "multiply")
         check_same_group(self.group, other.group, "rep")
+        from ._basic import TrivialRep
         from ._product import TensorRep
 
+        if isinstance(other, TrivialRep):  # 1 (x) V = V (x) 1 = V: same matrices
+            return self
+        if isinstance(self, TrivialRep):
+            return other
         return TensorRep([self, other])
 
     def __rmul__(self, k):
