@@ -1,4 +1,7 @@
-"""data"""
+"""Data sets generated offline: synthetic symmetric tasks, digits, n-body, atoms."""
+
+# --- EMLP synthetic tasks (foundation)
+from ._synthetic import lorentz_scattering, o3_inertia, o5_invariant  # noqa: F401
 
 # --- atoms: EMT metals and GFN2-xTB molecules from molecular dynamics (issue 3)
 from ._atoms import AtomsData, cache_dir, emt_md  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """Equivariant layers and networks, one file per domain."""
 
 # --- linear / EMLP (foundation)
-from ._linear import EquivariantLinear  # noqa: F401
+from ._linear import EquivariantLinear
 from ._emlp import EMLP, EquivariantBilinear, GatedNonlinearity
 
 # --- O(3) layers (issue 3)
