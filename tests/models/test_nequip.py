@@ -150,13 +150,29 @@ def test_forces_and_stress_are_exact_derivatives(bulk):
 
 
 def test_gradcheck():
-    atoms = molecule("ethanol")
+    atoms = molecule("ethanol")[:5]  # C, C, O and two H: every species, few inputs
     m = model(2, species=(1, 6, 8))
     numbers = torch.tensor(atoms.numbers)
     pos = torch.tensor(atoms.positions).requires_grad_()
     assert torch.autograd.gradcheck(lambda p: m(p, numbers, compute_forces=False)["energy"], (pos,))
     # forces are differentiable too (the force loss needs it): second derivatives
     assert torch.autograd.gradgradcheck(lambda p: m(p, numbers, compute_forces=False)["energy"], (pos,))
+
+
+def test_force_loss_gradient_wrt_parameters():
+    """Training on forces differentiates -dE/dx with respect to the weights: a mixed second derivative."""
+    from torch.func import functional_call
+
+    atoms = molecule("ethanol")[:5]
+    m = model(2, species=(1, 6, 8)).train()
+    numbers, pos = torch.tensor(atoms.numbers), torch.tensor(atoms.positions)
+    params = dict(m.named_parameters())
+    for name in ("interactions.0.radial.weights.0", "interactions.1.linear_up.weight", "embedding.weight"):
+        def forces(w, name=name):
+            return functional_call(m, {**params, name: w}, (pos, numbers))["forces"]
+
+        w = params[name].detach().clone().requires_grad_()
+        assert torch.autograd.gradcheck(forces, (w,)), name
 
 
 def test_smooth_at_the_cutoff():
