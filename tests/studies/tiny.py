@@ -1,5 +1,7 @@
 """A tiny O(3)-invariant regression task for the study-runner tests (seconds on a CPU)."""
 
+import os
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -67,3 +69,8 @@ class TinyInvariant(Task):
 
     def make_canonicalizer(self):
         return OrthogonalCanonicalizer(2, 3, hidden=8)
+
+    def loss(self, pred, target):
+        if os.environ.get("TINY_TASK_SLOW"):  # the kill-and-resume test slows training down to hit it midway
+            time.sleep(float(os.environ["TINY_TASK_SLOW"]))
+        return super().loss(pred, target)

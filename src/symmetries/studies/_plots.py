@@ -22,6 +22,7 @@ def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: s
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     summary = summarize(rows)
     methods = sorted({s["method"] for s in summary}, key=_order)
@@ -38,6 +39,9 @@ def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: s
         ax.scatter([r["size"] for r in pts], [max(r["metric"], FLOOR) for r in pts], color=color[m], s=9,
                    alpha=0.6, zorder=3)
     ax.set_xscale("log")
+    sizes = sorted({s["size"] for s in summary})
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if all(r["metric"] > 0 for r in rows):
         ax.set_yscale("log")
     ax.set_xlabel("training-set size")

@@ -102,7 +102,7 @@ def load_results(out: str) -> list[dict]:
 
 def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: str | None = None, device="cpu",
               progress: bool = True, ddp: bool = False, report: bool = True, checkpoint_every: int | None = None,
-              **config) -> list[dict]:
+              threads: int | None = None, **config) -> list[dict]:
     r"""Train and measure every (method, size, seed) of a task; write results and a report to ``out``.
 
     ``task``: a registered name (``config`` overrides its fields) or a :class:`Task`.
@@ -115,10 +115,14 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
     Distributed: under ``torchrun`` with a process group initialized, each rank runs its
     share of the jobs (``jobs[rank::world]``) and rank 0 writes the report after all have
     finished; with ``ddp=True`` instead every run is trained by all ranks together with
-    DistributedDataParallel.
+    DistributedDataParallel. ``threads`` sets ``torch.set_num_threads`` for the study (small
+    models train fastest on one thread per process; use more processes for more cores).
     """
+    import torch
     import torch.distributed as dist
 
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     if isinstance(task, str):
         task = get_task(task, **config)
     elif config:

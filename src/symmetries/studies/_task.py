@@ -9,8 +9,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..actions import as_action
+
 #: the training strategies a study compares (a task lists the ones it supports)
 METHODS = ("plain", "augment", "average", "canonicalize", "soft", "equivariant")
+
+#: finite groups up to this order are averaged exactly by method "average"
+EXACT_AVERAGE_ORDER = 1024
 
 METHOD_DESCRIPTIONS = {
     "plain": "the task's plain model, no symmetry",
@@ -151,8 +156,10 @@ class Task:
         from .. import symmetrize
 
         if method == "average":
+            order = as_action(self.action_in).group.order
+            exact = order is not None and order <= EXACT_AVERAGE_ORDER
             return symmetrize.GroupAveraging(self.make_model(), self.action_in, self.action_out,
-                                             n_samples=self.average_samples)
+                                             n_samples=None if exact else self.average_samples)
         return symmetrize.Canonicalization(self.make_model(), self.make_canonicalizer(), self.action_in,
                                            self.action_out)
 

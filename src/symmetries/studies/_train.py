@@ -97,7 +97,12 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
         loss.backward()
         opt.step()
         sched.step()
-        state["losses"].append(float(loss.detach()))
+        logged = loss.detach()
+        if world > 1:  # the whole batch's loss: the mean over the ranks' equal shares
+            logged = logged.clone()
+            torch.distributed.all_reduce(logged)
+            logged = logged / world
+        state["losses"].append(float(logged))
         state["step"] = step + 1
         bar.update(1)
         if checkpoint is not None and rank == 0 and (state["step"] % every == 0 or state["step"] == steps):

@@ -1,0 +1,69 @@
+"""Spread a study over processes with torch.distributed: under torchrun, or local workers."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+
+
+def init_from_env(device: str = "cpu") -> bool:
+    """Join the process group described by torchrun's environment (``WORLD_SIZE > 1``).
+
+    Uses NCCL for CUDA devices and gloo otherwise; returns ``True`` when this call created
+    the group (the caller then destroys it).
+    """
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", 1)) <= 1 or dist.is_initialized():
+        return False
+    dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+    return True
+
+
+def rank_device(device: str) -> str:
+    """``cuda`` becomes ``cuda:<LOCAL_RANK>`` (one GPU per process); other devices are kept."""
+    import torch
+
+    if str(device) == "cuda" and torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count()
+        torch.cuda.set_device(local)
+        return f"cuda:{local}"
+    return str(device)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> None:
+    """Run ``run_study(**study)`` in ``n_workers`` local processes joined by a gloo (or NCCL)
+    process group: each takes ``jobs[rank::n_workers]``, rank 0 writes the report.
+
+    ``study`` must be picklable (a task *name* with config overrides, not a Task object);
+    ``imports`` are modules each worker imports first (where user tasks are registered).
+    """
+    import torch.multiprocessing as mp
+
+    if n_workers < 1:
+        raise ValueError(f"need at least one worker, got {n_workers}")
+    mp.spawn(_worker, args=(n_workers, free_port(), study, tuple(imports)), nprocs=n_workers, join=True)
+
+
+def _worker(rank: int, world: int, port: int, study: dict, imports: tuple[str, ...]) -> None:
+    import torch.distributed as dist
+
+    from ._study import run_study
+
+    for name in imports:
+        importlib.import_module(name)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    device = study.get("device", "cpu")
+    dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo", rank=rank, world_size=world)
+    try:
+        run_study(**{**study, "device": rank_device(device)})
+    finally:
+        dist.destroy_process_group()
