@@ -73,11 +73,11 @@ def speed() -> dict:
     return {"solver": rows, "threads": torch.get_num_threads()}
 
 
-def accuracy(tasks, quick: bool) -> dict:
+def accuracy(tasks, quick: bool, seeds=None) -> dict:
     from symmetries.studies._study import run_study
 
     sizes = (100, 1000) if quick else (30, 100, 300, 1000, 3000)
-    seeds = (0,) if quick else (0, 1, 2)
+    seeds = seeds or ((0,) if quick else (0, 1, 2))
     summary = {}
     for task in tasks:
         overrides = {"max_steps": 800, "min_steps": 300} if quick else {}
@@ -101,9 +101,11 @@ def main():
     parser.add_argument("what", choices=["speed", "accuracy"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tasks", default="o5-invariant,o3-inertia,lorentz-scattering")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 with --quick)")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
-    result = speed() if args.what == "speed" else accuracy(args.tasks.split(","), args.quick)
+    result = speed() if args.what == "speed" else accuracy(args.tasks.split(","), args.quick,
+                                                                    seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None)
     path = os.path.join(RESULTS, f"emlp_{args.what}{'_quick' if args.quick else ''}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1, default=str)

@@ -31,6 +31,10 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
     raises ``MemoryError`` before allocating a basis that large).
     """
     _check_reps(rep_in, rep_out)
+    if len(rep_in.components()) == 1 and len(rep_out.components()) == 1:
+        block = _block_basis(rep_in, rep_out)  # no assembly needed
+        if sparse is None or sparse == block.is_sparse:
+            return block.clone()
     k, rows, cols, vals = _assemble(rep_in, rep_out)
     shape = (k, rep_out.dim, rep_in.dim)
     dense_entries = k * rep_out.dim * rep_in.dim
@@ -128,12 +132,13 @@ def _orbit_basis(rep_in, rep_out):
     labels = relabel[labels]
     size = np.bincount(labels, minlength=k)
     vals = 1.0 / np.sqrt(size[labels])
+    if k * n <= DENSE_LIMIT // 8:
+        dense = torch.zeros(k, n, dtype=torch.float64)
+        dense[torch.from_numpy(labels), torch.from_numpy(node)] = torch.from_numpy(vals)
+        return dense.reshape(k, d_out, d_in)
     o, i = np.divmod(node, d_in)
     idx = torch.from_numpy(np.stack([labels, o, i]))
-    basis = torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (k, d_out, d_in), check_invariants=False).coalesce()
-    if k * n <= DENSE_LIMIT // 8:
-        return basis.to_dense()
-    return basis
+    return torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (k, d_out, d_in), check_invariants=False).coalesce()
 
 
 def _nullspace_basis(rep_in, rep_out):
