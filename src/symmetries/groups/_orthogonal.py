@@ -128,7 +128,15 @@ def lorentz_generators() -> torch.Tensor:
     return gens
 
 
-class Lorentz(MatrixGroup):
+class _PreservesMinkowski:
+    """Inverse of a metric-preserving matrix: :math:`g^{-1} = \eta g^T \eta`."""
+
+    def inverse(self, a):
+        eta = MINKOWSKI.to(a)
+        return eta @ a.transpose(-1, -2) @ eta
+
+
+class Lorentz(_PreservesMinkowski, MatrixGroup):
     r"""The proper orthochronous Lorentz group :math:`SO^+(1,3)` preserving
     :math:`\eta = \mathrm{diag}(1,-1,-1,-1)`.
 
@@ -145,12 +153,8 @@ class Lorentz(MatrixGroup):
     def __repr__(self):
         return "Lorentz()"
 
-    def inverse(self, a):
-        eta = MINKOWSKI.to(a)
-        return eta @ a.transpose(-1, -2) @ eta
 
-
-class O13(MatrixGroup):
+class O13(_PreservesMinkowski, MatrixGroup):
     r"""The full Lorentz group :math:`O(1,3)`: :math:`SO^+(1,3)` with parity
     :math:`P = \mathrm{diag}(1,-1,-1,-1)` and time reversal :math:`T = \mathrm{diag}(-1,1,1,1)`."""
 
@@ -163,7 +167,3 @@ class O13(MatrixGroup):
 
     def __repr__(self):
         return "O13()"
-
-    def inverse(self, a):
-        eta = MINKOWSKI.to(a)
-        return eta @ a.transpose(-1, -2) @ eta
