@@ -111,6 +111,8 @@ def test_unknown_species_and_bad_input(bulk):
         model(d.positions, d.numbers[:5], cell=d.cell)
     with pytest.raises(ValueError, match="compute_stress needs a cell"):
         model(d.positions, d.numbers, compute_stress=True)
+    with pytest.raises(ValueError, match="a cell has zero volume"):
+        model(d.positions, d.numbers, cell=torch.zeros(1, 3, 3, dtype=torch.float64), compute_stress=True)
     with pytest.raises(ValueError, match="species must be atomic numbers"):
         PairToy([0, 29])
 

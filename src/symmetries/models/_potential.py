@@ -121,6 +121,8 @@ class Potential(nn.Module):
                     out["forces"] = -grads[0]
                 if compute_stress:
                     volume = torch.linalg.det(cell).abs()
+                    if not torch.compiler.is_compiling() and bool((volume == 0).any()):
+                        raise ValueError("compute_stress needs periodic frames: a cell has zero volume")
                     out["stress"] = grads[-1] / volume[:, None, None]
         return out
 
