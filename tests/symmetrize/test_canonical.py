@@ -111,3 +111,24 @@ def test_state_dict_round_trip(tmp_path):
     b.load_state_dict(torch.load(tmp_path / "c.pt", weights_only=True))
     x = torch.randn(3, 6, dtype=torch.float64)
     torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
+
+
+def test_with_the_library_point_cloud_action_of_euclidean_group():
+    from symmetries.actions import Euclidean, PointCloudAction
+
+    n, G = 5, Euclidean(2)
+    act = PointCloudAction(G, ("position", None))
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(3 * n, 2 * n)
+
+        def forward(self, x):
+            pos, charge = x
+            return pos + self.net(torch.cat([pos, charge], -1).flatten(1)).view(-1, n, 2)
+
+    model = Canonicalization(Model(), PointCloudCanonicalizer(2, positions=0).double(), act,
+                             PointCloudAction(G, "position"), positions=0)
+    x = (torch.randn(4, n, 2, dtype=torch.float64), torch.randn(4, n, 1, dtype=torch.float64))
+    assert_equivariant(model, act, PointCloudAction(G, "position"), x, n_samples=16)

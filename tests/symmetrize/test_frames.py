@@ -155,3 +155,28 @@ def test_checkpoint_round_trip(tmp_path):
     b.load_state_dict(torch.load(tmp_path / "fa.pt", weights_only=True))
     x = torch.randn(2, 4, 3, dtype=torch.float64)
     torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("special", [False, True])
+def test_with_the_library_point_cloud_action_of_euclidean_group(special):
+    from symmetries.actions import Euclidean, PointCloudAction
+    from symmetries.testing import assert_equivariant
+
+    n, G = 5, Euclidean(3, special=special)
+    act_in, act_out = PointCloudAction(G, ("position", "vector", None)), PointCloudAction(G, "position")
+
+    class Predict(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(7 * n, 3 * n).double()
+
+        def forward(self, x):
+            pos, vel, charge = x
+            return pos + self.net(torch.cat([pos, vel, charge], -1).flatten(1)).view(-1, n, 3)
+
+    model = FrameAveraging(Predict(), act_in, act_out, positions=0)
+    assert model.n_frames == (4 if special else 8)
+    x = (torch.randn(4, n, 3).double(), torch.randn(4, n, 3).double(), torch.randn(4, n, 1).double())
+    assert_equivariant(model, act_in, act_out, x, n_samples=16)
+    with pytest.raises(ValueError, match="needs translation=True"):
+        FrameAveraging(Predict(), act_in, act_out, positions=0, translation=False)

@@ -123,8 +123,15 @@ class Task:
 
     def make_canonicalizer(self) -> nn.Module:
         """An equivariant network ``x -> g(x)`` (method ``"canonicalize"``), see
-        :class:`symmetries.symmetrize.Canonicalization`."""
-        raise NotImplementedError(f"task {self.name!r} has no canonicalizer")
+        :class:`symmetries.symmetrize.Canonicalization`. Point-cloud tasks get a
+        :class:`~symmetries.symmetrize.PointCloudCanonicalizer` by default."""
+        cloud = point_cloud_positions(as_action(self.action_in))
+        if cloud is None:
+            raise NotImplementedError(f"task {self.name!r} has no canonicalizer")
+        from ..symmetrize import PointCloudCanonicalizer
+
+        key, d, special = cloud
+        return PointCloudCanonicalizer(d, special=special, positions=key)
 
     def loss(self, pred, target) -> torch.Tensor:
         """Training loss (a scalar tensor); mean squared error by default."""
@@ -144,8 +151,11 @@ class Task:
 
         ``plain``, ``augment``, ``soft``: the plain model (augmentation and the penalty act
         on training, not on the model). ``average``: :class:`~symmetries.symmetrize.GroupAveraging`
-        of the plain model (all elements of a finite group, ``average_samples`` random ones
-        otherwise). ``canonicalize``: :class:`~symmetries.symmetrize.Canonicalization` of the
+        of the plain model (all elements of a finite group of order at most
+        :data:`EXACT_AVERAGE_ORDER`, ``average_samples`` random ones otherwise), or
+        :class:`~symmetries.symmetrize.FrameAveraging` when the input is a point cloud of
+        O(d), SO(d) or E(d) (an action with a ``"position"`` entry in its ``layout``).
+        ``canonicalize``: :class:`~symmetries.symmetrize.Canonicalization` of the
         plain model by :meth:`make_canonicalizer`. ``equivariant``: :meth:`make_equivariant_model`.
         """
         check_method(self, method)
@@ -155,13 +165,18 @@ class Task:
             return self.make_equivariant_model()
         from .. import symmetrize
 
+        act_in = as_action(self.action_in)
+        cloud = point_cloud_positions(act_in)
         if method == "average":
-            order = as_action(self.action_in).group.order
+            if cloud is not None:
+                return symmetrize.FrameAveraging(self.make_model(), act_in, self.action_out, positions=cloud[0])
+            order = act_in.group.order
             exact = order is not None and order <= EXACT_AVERAGE_ORDER
-            return symmetrize.GroupAveraging(self.make_model(), self.action_in, self.action_out,
+            return symmetrize.GroupAveraging(self.make_model(), act_in, self.action_out,
                                              n_samples=None if exact else self.average_samples)
-        return symmetrize.Canonicalization(self.make_model(), self.make_canonicalizer(), self.action_in,
-                                           self.action_out)
+        translate = cloud is not None and not hasattr(act_in.group, "from_parts")
+        return symmetrize.Canonicalization(self.make_model(), self.make_canonicalizer(), act_in, self.action_out,
+                                           positions=None if cloud is None else cloud[0], translation=translate)
 
     def config(self) -> dict:
         """JSON-able configuration: the task name and every field."""
@@ -169,6 +184,24 @@ class Task:
 
     def __str__(self):
         return f"{self.name}: {self.description}"
+
+
+def point_cloud_positions(action):
+    """``(key, d, special)`` when ``action`` moves a point cloud whose positions are the entry
+    ``key`` of the input (``None``: the input itself), else ``None``."""
+    layout = getattr(action, "layout", None)
+    group = getattr(action, "group", None)
+    d = getattr(group, "n", None) if hasattr(group, "from_parts") else getattr(group, "d", None)
+    special = bool(getattr(group, "special", getattr(group, "_special", False)))
+    if isinstance(layout, str) and layout == "position":
+        return None, d, special
+    if isinstance(layout, (tuple, list)) and "position" in layout:
+        return list(layout).index("position"), d, special
+    if isinstance(layout, dict):
+        keys = [k for k, v in layout.items() if isinstance(v, str) and v == "position"]
+        if keys:
+            return keys[0], d, special
+    return None
 
 
 def check_method(task: Task, method: str) -> None:

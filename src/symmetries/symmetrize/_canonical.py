@@ -24,7 +24,10 @@ class Canonicalization(nn.Module):
     Point clouds: with ``translation=True`` the centroid of the entry ``positions`` (``None``:
     the input is the positions ``(B, N, d)``) is removed before the rotation, and added back
     to the outputs named by ``output_positions`` (``True``: the whole output), making the
-    result E(d)-equivariant.
+    result E(d)-equivariant. With actions of the Euclidean group
+    (:class:`~symmetries.actions.PointCloudAction` of ``Euclidean(d)``), the canonicalizer
+    still predicts the rotation ``(B, d, d)``; it is joined with the centroid of
+    ``positions`` into a homogeneous element and the actions do the translating.
     """
 
     def __init__(self, model: nn.Module, canonicalizer: nn.Module, action_in, action_out, positions=None,
@@ -36,12 +39,20 @@ class Canonicalization(nn.Module):
         if self.action_out.group not in (None, self.group):
             raise ValueError(f"action_in acts by {self.group!r} but action_out by {self.action_out.group!r}: "
                              "they must share one group")
+        self.euclidean = hasattr(self.group, "from_parts") and hasattr(self.group, "linear_group")
+        if self.euclidean and output_positions is not None:
+            raise ValueError(f"with {self.group!r}, action_out translates the outputs itself: "
+                             "leave output_positions unset")
         if output_positions is not None and not translation:
             raise ValueError("output_positions needs translation=True")
         self.positions, self.translation, self.output_positions = positions, bool(translation), output_positions
 
     def forward(self, x):
         h = self.canonicalizer(x)
+        if self.euclidean:  # homogeneous (h, centroid): the actions translate
+            t = _get(x, self.positions).mean(1)
+            g = self.group.from_parts(h, t.to(h.dtype))
+            return self.action_out.act(g, self.model(self.action_in.act(self.group.inverse(g), x)))
         if self.translation:
             t = _get(x, self.positions).mean(1)
             x = _set(x, self.positions, _shift(_get(x, self.positions), -t))
