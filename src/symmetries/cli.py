@@ -148,7 +148,7 @@ def _run(study: dict, args) -> int:
             run_workers(args.workers, options, tuple(args.imports))
             rows = load_results(study["out"])
         else:
-            created = init_from_env(device)
+            created = init_from_env(device, args.ddp)
             try:
                 rows = run_study(**dict(options, device=rank_device(device) if created else device))
             finally:

@@ -7,17 +7,18 @@ import os
 import socket
 
 
-def init_from_env(device: str = "cpu") -> bool:
+def init_from_env(device: str = "cpu", ddp: bool = False) -> bool:
     """Join the process group described by torchrun's environment (``WORLD_SIZE > 1``).
 
-    Uses NCCL for CUDA devices and gloo otherwise; returns ``True`` when this call created
-    the group (the caller then destroys it).
+    NCCL for DistributedDataParallel on CUDA devices; gloo otherwise (sharing out runs only
+    needs barriers, and gloo allows several ranks on one GPU). Returns ``True`` when this
+    call created the group (the caller then destroys it).
     """
     import torch.distributed as dist
 
     if int(os.environ.get("WORLD_SIZE", 1)) <= 1 or dist.is_initialized():
         return False
-    dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+    dist.init_process_group("nccl" if ddp and str(device).startswith("cuda") else "gloo")
     return True
 
 
@@ -39,7 +40,7 @@ def free_port() -> int:
 
 
 def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> None:
-    """Run ``run_study(**study)`` in ``n_workers`` local processes joined by a gloo (or NCCL)
+    """Run ``run_study(**study)`` in ``n_workers`` local processes joined by a gloo
     process group: each takes ``jobs[rank::n_workers]``, rank 0 writes the report.
 
     ``study`` must be picklable (a task *name* with config overrides, not a Task object);
@@ -62,7 +63,7 @@ def _worker(rank: int, world: int, port: int, study: dict, imports: tuple[str, .
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     device = study.get("device", "cpu")
-    dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo", rank=rank, world_size=world)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         run_study(**{**study, "device": rank_device(device)})
     finally:

@@ -122,7 +122,13 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
     import torch.distributed as dist
 
     if threads is not None:
+        before = torch.get_num_threads()
         torch.set_num_threads(int(threads))
+        try:
+            return run_study(task, sizes, methods, seeds, out, device, progress, ddp, report, checkpoint_every,
+                             None, **config)
+        finally:
+            torch.set_num_threads(before)
     if isinstance(task, str):
         task = get_task(task, **config)
     elif config:
