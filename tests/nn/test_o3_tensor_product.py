@@ -124,6 +124,10 @@ def test_torch_compile_matches_eager():
     w = torch.randn(16, tp.weight_numel)
     compiled = torch.compile(tp)
     assert torch.allclose(compiled(x1, x2, w), tp(x1, x2, w), atol=1e-5)
+    leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
+    grads = torch.autograd.grad(compiled(*leaves).square().sum(), leaves)
+    expected = torch.autograd.grad(tp(*leaves).square().sum(), leaves)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, expected))
 
 
 # ------------------------------------------------------------------ e3nn cross-checks

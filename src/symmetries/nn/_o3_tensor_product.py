@@ -12,14 +12,14 @@ with e3nn 0.6's normalization :math:`\alpha` ('component' irreps, 'element' path
 flat weight layout, so weights move between the two libraries unchanged.
 
 Computation. Paths are grouped by (mode, output multiplicity M); each group is three
-matrix products, whatever its number of paths:
+matrix products, whatever its number of paths, with channels last (contiguous):
 
-1. weights on the first input, :math:`X_{b, w, (p v i)}` (a broadcast product for ``uvu``,
-   one GEMM per input block for ``uvw``);
-2. the second input against all 3j symbols at once, :math:`A_{b, (p v i), k} = \sum_J
-   y_{bJ} \hat C_{J, (p v i), k}`, one GEMM (the normalization sits inside :math:`\hat C`);
-3. one batched product :math:`Z_b = X_b A_b`, which also sums the paths that share an
-   output block.
+1. weights on the first input, :math:`X_{b, r, w}` for rows :math:`r = (p, v, i)` (a
+   broadcast product for ``uvu``, one GEMM per input block for ``uvw``);
+2. the second input against all 3j symbols at once, :math:`A_{b, k, r} = \sum_J y_{bJ}
+   \hat C_{J, k, r}`, one GEMM (the normalization sits inside :math:`\hat C`);
+3. one batched product :math:`Z_b = A_b X_b`, ``(K, D) @ (D, M)``, which also sums the
+   paths that share an output block.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..o3 import Irreps, wigner_3j
+from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
 
 _MODES = ("uvw", "uvu")
@@ -51,6 +52,7 @@ class _Group(NamedTuple):
     mul: int  # output multiplicity M
     paths: tuple  # instruction indices, ordered by input-1 block
     outs: tuple  # output blocks written by this group
+    blocks1: tuple  # input-1 blocks read by this group
     contraction: int  # D = sum over paths of mul2 * (2 l1 + 1)
     width: int  # K = sum over outs of (2 l3 + 1)
 
@@ -154,45 +156,110 @@ class TensorProduct(nn.Module):
         return alphas
 
     def _build(self, alphas):
-        """Group the paths and precompute each group's normalized 3j matrix :math:`\\hat C`."""
+        """Group the paths; precompute each group's normalized 3j matrix and index maps."""
         offsets, o = [], 0
         for ins in self.instructions:
             offsets.append(o)
             o += math.prod(ins.path_shape)
-        self._weight_offsets = offsets
-        keys = []
+        self._plans, keys = {}, []
         for ins in self.instructions:
             key = (ins.connection_mode, self.irreps_out[ins.i_out].mul)
             if key not in keys:
                 keys.append(key)
-        groups = []
-        d2 = self.irreps_in2.dim
-        sl1, sl2 = self.irreps_in1.slices(), self.irreps_in2.slices()
+        self._groups = []
         for gi, (mode, mul) in enumerate(keys):
-            paths = [i for i, ins in enumerate(self.instructions) if (ins.connection_mode, self.irreps_out[ins.i_out].mul) == (mode, mul)]
+            paths = [i for i, ins in enumerate(self.instructions)
+                     if (ins.connection_mode, self.irreps_out[ins.i_out].mul) == (mode, mul)]
             paths.sort(key=lambda i: (self.instructions[i].i_in1, i))
+            blocks = sorted({self.instructions[i].i_in1 for i in paths})
             outs = sorted({self.instructions[i].i_out for i in paths})
-            out_col, K = {}, 0
-            for io in outs:
-                out_col[io] = K
-                K += self.irreps_out[io].ir.dim
-            D = sum(self.instructions[i].path_shape[1] * self.irreps_in1[self.instructions[i].i_in1].ir.dim for i in paths)
-            C = torch.zeros(d2, D, K, dtype=torch.float64)
-            row = 0
+            # the rows of the contraction: (path, copy v of input 2, component i of input 1)
+            if mode == "uvu":
+                rows = [(i, v, c) for i in paths for v in range(self.instructions[i].path_shape[1])
+                        for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
+            else:  # grouped by input block, component-major, so the weight GEMM needs no permute
+                rows = [(i, v, c) for blk in blocks for c in range(self.irreps_in1[blk].ir.dim)
+                        for i in paths if self.instructions[i].i_in1 == blk
+                        for v in range(self.instructions[i].path_shape[1])]
+            K = sum(self.irreps_out[io].ir.dim for io in outs)
+            self._register_cg(gi, rows, outs, alphas)
+            if mode == "uvu":
+                self._index_uvu(gi, mul, paths, blocks, rows, offsets)
+            else:
+                self._index_uvw(gi, mul, paths, blocks, offsets)
+            self._groups.append(_Group(mode, mul, tuple(paths), tuple(outs), tuple(blocks), len(rows), K))
+        self._dims1 = [mi.dim for mi in self.irreps_in1]
+
+    def _register_cg(self, gi, rows, outs, alphas):
+        r""":math:`\hat C_{J, k, r} = \alpha_p C^{l_1 l_2 l_3}_{c j k}` for row ``r = (p, v, c)`` and
+        ``J`` = component ``j`` of copy ``v`` of the path's second-input block."""
+        sl2 = self.irreps_in2.slices()
+        out_col, k = {}, 0
+        for io in outs:
+            out_col[io] = k
+            k += self.irreps_out[io].ir.dim
+        C = torch.zeros(self.irreps_in2.dim, k, len(rows), dtype=torch.float64)
+        cgs = {}
+        for r, (i, v, c) in enumerate(rows):
+            ins = self.instructions[i]
+            ir1, ir2, iro = self.irreps_in1[ins.i_in1].ir, self.irreps_in2[ins.i_in2].ir, self.irreps_out[ins.i_out].ir
+            if i not in cgs:
+                cgs[i] = alphas[i] * wigner_3j(ir1.l, ir2.l, iro.l)
+            j0, k0 = sl2[ins.i_in2].start + v * ir2.dim, out_col[ins.i_out]
+            C[j0:j0 + ir2.dim, k0:k0 + iro.dim, r] = cgs[i][c]
+        self.register_buffer(f"_cg{gi}", C.reshape(C.shape[0], -1), persistent=False)  # float64 until cast
+
+    def _index_uvu(self, gi, mul, paths, blocks, rows, offsets):
+        """Channels-last operands of the product :math:`X_{b, r, u} = x_{b, u, c(r)} W_{b, u, p(r) v(r)}`:
+        a weight index ``((p, v), u)`` into the flat weights, and for each row its input-1 row
+        and weight row."""
+        col, c0 = {}, 0
+        for blk in blocks:
+            col[blk] = c0
+            c0 += self.irreps_in1[blk].ir.dim
+        pv = [(i, v) for i in paths for v in range(self.instructions[i].path_shape[1])]
+        widx = [[offsets[i] + u * self.instructions[i].path_shape[1] + v for u in range(mul)] for i, v in pv]
+        widx = torch.tensor(widx).flatten()
+        contiguous = bool((widx == torch.arange(len(widx)) + int(widx[0])).all())
+        self.register_buffer(f"_widx{gi}", None if contiguous else widx, persistent=False)
+        self._wstart = getattr(self, "_wstart", {})
+        self._wstart[gi] = (int(widx[0]), len(widx)) if contiguous else None
+        row_x = torch.tensor([col[self.instructions[i].i_in1] + c for i, v, c in rows])
+        row_w = torch.tensor([pv.index((i, v)) for i, v, c in rows])
+        self.register_buffer(f"_rowx{gi}", row_x, persistent=False)
+        self.register_buffer(f"_roww{gi}", row_w, persistent=False)
+        self._plans = getattr(self, "_plans", {})
+        self._plans[gi] = self._channelwise_plan(mul, paths, blocks, offsets)
+
+    def _channelwise_plan(self, mul, paths, blocks, offsets):
+        """A :class:`ChannelwisePlan` when every path has mul2 = 1 and the weights of each input
+        block's paths are consecutive in the flat weights; else ``None`` (generic path)."""
+        if any(self.instructions[i].path_shape[1] != 1 for i in paths):
+            return None
+        starts = [sl.start for sl in self.irreps_in1.slices()]
+        out, row = [], 0
+        for blk in blocks:
+            ps = [i for i in paths if self.instructions[i].i_in1 == blk]
+            if [offsets[i] for i in ps] != [offsets[ps[0]] + k * mul for k in range(len(ps))]:
+                return None
+            d1 = self.irreps_in1[blk].ir.dim
+            out.append((starts[blk], d1, len(ps), offsets[ps[0]], row))
+            row += len(ps) * d1
+        return ChannelwisePlan(mul, row, tuple(out))
+
+    def _index_uvw(self, gi, mul, paths, blocks, offsets):
+        """Per input block: a weight index ``(u, (p, v, w))`` gathering the paths' weights."""
+        for blk in blocks:
+            u_mul = self.irreps_in1[blk].mul
+            idx = [[] for _ in range(u_mul)]
             for i in paths:
                 ins = self.instructions[i]
-                ir1, ir2, iro = self.irreps_in1[ins.i_in1].ir, self.irreps_in2[ins.i_in2].ir, self.irreps_out[ins.i_out].ir
-                cg = alphas[i] * wigner_3j(ir1.l, ir2.l, iro.l)  # (i, j, k)
-                start2, k0 = sl2[ins.i_in2].start, out_col[ins.i_out]
-                for v in range(ins.path_shape[1]):
-                    j0 = start2 + v * ir2.dim
-                    C[j0:j0 + ir2.dim, row:row + ir1.dim, k0:k0 + iro.dim] = cg.permute(1, 0, 2)
-                    row += ir1.dim
-            self.register_buffer(f"_cg{gi}", C.reshape(d2, D * K), persistent=False)  # float64 until cast
-            groups.append(_Group(mode, mul, tuple(paths), tuple(outs), D, K))
-        self._groups = groups
-        self._slices1 = sl1
-        self._slices_out = self.irreps_out.slices()
+                if ins.i_in1 != blk:
+                    continue
+                n = ins.path_shape[1] * mul
+                for u in range(u_mul):
+                    idx[u].extend(range(offsets[i] + u * n, offsets[i] + (u + 1) * n))
+            self.register_buffer(f"_widx{gi}_{blk}", torch.tensor(idx).flatten(), persistent=False)
 
     # ------------------------------------------------------------------ forward
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -203,20 +270,45 @@ class TensorProduct(nn.Module):
         if self.shared_weights:
             w = weight.to(x1.dtype) if weight is not None else None
         B = x1.shape[0]
+        x1_blocks = torch.split(x1, self._dims1, dim=-1)
         blocks: dict[int, torch.Tensor] = {}
         for gi, g in enumerate(self._groups):
-            X = self._weighted_input(g, x1, w, B)  # (B, M, D)
-            A = (x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)).view(B, g.contraction, g.width)
-            Z = torch.bmm(X, A)  # (B, M, K)
-            k = 0
-            for io in g.outs:
-                d = self.irreps_out[io].ir.dim
-                block = Z[:, :, k:k + d].reshape(B, g.mul * d)
-                blocks[io] = blocks[io] + block if io in blocks else block
-                k += d
+            A = (x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)).view(B, g.width, g.contraction)
+            plan = self._plans.get(gi) if g.mode == "uvu" else None
+            if plan is not None:
+                Z = ChannelwiseProduct.apply(x1, w, A, plan)
+            else:
+                X = self._uvu_input(gi, g, x1_blocks, w, B) if g.mode == "uvu" else self._uvw_input(gi, g, x1_blocks, w, B)
+                Z = torch.bmm(A, X)  # (B, K, M): channels last
+            dims = [self.irreps_out[io].ir.dim for io in g.outs]
+            for io, z in zip(g.outs, torch.split(Z, dims, dim=1) if len(dims) > 1 else [Z]):
+                z = z.transpose(1, 2).reshape(B, -1)
+                blocks[io] = blocks[io] + z if io in blocks else z
         parts = [blocks[i] if i in blocks else x1.new_zeros(B, mi.dim) for i, mi in enumerate(self.irreps_out)]
         out = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
         return out.reshape(batch + (self.irreps_out.dim,))
+
+    def _uvu_input(self, gi, g, x1_blocks, w, B):
+        """:math:`X_{b, r, u}`, ``(B, D, U)``."""
+        xs = [x1_blocks[blk].view(B, g.mul, -1).transpose(1, 2) for blk in g.blocks1]
+        x = torch.cat(xs, dim=1) if len(xs) > 1 else xs[0]  # (B, I1, U)
+        start = self._wstart[gi]
+        if start is not None:
+            ws = w[..., start[0]:start[0] + start[1]]
+        else:
+            ws = w.index_select(-1, getattr(self, f"_widx{gi}"))
+        ws = ws.unflatten(-1, (-1, g.mul))  # ([B,] sum V, U)
+        return x.index_select(1, getattr(self, f"_rowx{gi}")) * ws.index_select(-2, getattr(self, f"_roww{gi}"))
+
+    def _uvw_input(self, gi, g, x1_blocks, w, B):
+        """:math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per block."""
+        parts = []
+        for blk in g.blocks1:
+            mul1, ir1 = self.irreps_in1[blk]
+            W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).unflatten(-1, (mul1, -1))  # ([B,] U, sum V*M)
+            Xs = torch.matmul(x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2), W)  # (B, c, sum V*M)
+            parts.append(Xs.reshape(B, -1, g.mul))
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
     def _weight(self, weight):
         if weight is None:
@@ -232,37 +324,6 @@ class TensorProduct(nn.Module):
             want = f"({self.weight_numel},)" if self.shared_weights else f"(..., {self.weight_numel})"
             raise ValueError(f"weight must have shape {want}, got {tuple(weight.shape)}")
         return weight
-
-    def _path_weight(self, w, i):
-        """Weights of instruction ``i`` as ``(mul1, rest)`` (shared) or ``(B, mul1, rest)``."""
-        ins, off = self.instructions[i], self._weight_offsets[i]
-        n = math.prod(ins.path_shape)
-        return w[..., off:off + n].unflatten(-1, (ins.path_shape[0], n // ins.path_shape[0]))
-
-    def _weighted_input(self, g: _Group, x1, w, B):
-        if g.mode == "uvu":
-            # X[b, u, (p, v, i)] = W_p[b, u, v] x1_p[b, u, i]
-            parts = []
-            for i in g.paths:
-                ins = self.instructions[i]
-                d1 = self.irreps_in1[ins.i_in1].ir.dim
-                x = x1[:, self._slices1[ins.i_in1]].view(B, g.mul, 1, d1)
-                wp = self._path_weight(w, i)[..., None]  # ([B,] u, v, 1)
-                parts.append((wp * x).reshape(B, g.mul, ins.path_shape[1] * d1))
-            return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
-        # uvw: X[b, w, (p, v, i)] = sum_u W_p[u, v, w] x1_p[b, u, i]; one GEMM per input block
-        parts, j = [], 0
-        while j < len(g.paths):
-            i1 = self.instructions[g.paths[j]].i_in1
-            same = [i for i in g.paths[j:] if self.instructions[i].i_in1 == i1]
-            j += len(same)
-            mul1, ir1 = self.irreps_in1[i1]
-            x = x1[:, self._slices1[i1]].view(B, mul1, ir1.dim)
-            W = torch.cat([self._path_weight(w, i) for i in same], dim=-1)  # ([B,] u, sum_p v*M)
-            V = W.shape[-1] // g.mul
-            Xs = torch.matmul(x.transpose(1, 2), W)  # (B, i, sum_p v*M)
-            parts.append(Xs.view(B, ir1.dim, V, g.mul).permute(0, 3, 2, 1).reshape(B, g.mul, V * ir1.dim))
-        return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
 
     def extra_repr(self):
         return (f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, {len(self.instructions)} paths, "

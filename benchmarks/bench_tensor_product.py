@@ -1,0 +1,156 @@
+"""CPU speed of symmetries' O(3) tensor products against e3nn 0.6, side by side in one process.
+
+Cases (issue 3):
+  channel-wise  32x0e+32x1o+32x2e (x) 0e+1o+2e -> same, 11 'uvu' paths, per-sample weights
+  fully connected  the same irreps, all 'uvw' paths, shared weights
+Batch 4096 (1024 with --quick), float32, forward (no grad) and forward+backward (grads of
+both inputs and the weights). Reports min-of-repeats times, the ratio e3nn / ours, and the
+FLOP rate of our matrix products against this machine's float32 GEMM peak (measured here).
+
+    PYTHONPATH=src python benchmarks/bench_tensor_product.py [--quick] [--threads 2]
+
+Runs in well under 3 minutes on 2 cores. Writes benchmarks/results/tensor_product_cpu.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import torch
+
+from symmetries.nn import FullyConnectedTensorProduct, TensorProduct
+from symmetries.o3 import Irreps
+
+IRREPS = "32x0e + 32x1o + 32x2e"
+SH = "0e + 1o + 2e"
+
+
+def channelwise_instructions(irreps_in1, irreps_in2, irreps_out):
+    return [(i1, i2, io, "uvu", True)
+            for i1, (_, ir1) in enumerate(irreps_in1) for i2, (_, ir2) in enumerate(irreps_in2)
+            for io, (_, iro) in enumerate(irreps_out) if iro in list(ir1 * ir2)]
+
+
+def best_time(fn, repeats, inner=1):
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / inner)
+    return best * 1e3
+
+
+def timings(module, args, repeats):
+    leaves = [a.detach().requires_grad_() for a in args]
+
+    def forward():
+        with torch.no_grad():
+            module(*args)
+
+    def forward_backward():
+        out = module(*leaves)
+        out.backward(torch.ones_like(out))
+
+    return best_time(forward, repeats), best_time(forward_backward, repeats)
+
+
+def our_flops(tp, batch):
+    """Multiply-adds of our formulation (x2 @ C, the batched product, the weight expansion), x2."""
+    total = 0
+    for gi, g in enumerate(tp._groups):
+        total += batch * tp.irreps_in2.dim * g.contraction * g.width + batch * g.mul * g.contraction * g.width
+        if g.mode == "uvu":
+            total += batch * g.mul * getattr(tp, f"_expand{gi}").shape[0] * g.contraction
+        else:
+            for blk in g.blocks1:
+                mul1, ir1 = tp.irreps_in1[blk]
+                total += batch * ir1.dim * mul1 * getattr(tp, f"_widx{gi}_{blk}").numel() // mul1
+    return 2 * total
+
+
+def gemm_peak(repeats=3):
+    n = 1024
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = best_time(lambda: a @ b, repeats)
+    return 2 * n ** 3 / (ms * 1e-3) / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="batch 1024, fewer repeats")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    batch = args.batch or (1024 if args.quick else 4096)
+    repeats = 3 if args.quick else 10
+    try:
+        import e3nn.o3 as e3o3
+    except ImportError:
+        e3o3 = None
+        print("e3nn is not installed: timing symmetries only")
+    torch.manual_seed(0)
+    irreps, sh = Irreps(IRREPS), Irreps(SH)
+    x1, x2 = irreps.randn(batch, -1), sh.randn(batch, -1)
+    peak = gemm_peak()
+    rows = []
+    ins = channelwise_instructions(irreps, sh, irreps)
+    cases = {
+        "channel-wise uvu, per-sample weights": (
+            lambda: TensorProduct(irreps, sh, irreps, ins, shared_weights=False),
+            (lambda: e3o3.TensorProduct(IRREPS, SH, IRREPS, ins, shared_weights=False, internal_weights=False))
+            if e3o3 else None, True),
+        "fully connected uvw, shared weights": (
+            lambda: FullyConnectedTensorProduct(irreps, sh, irreps),
+            (lambda: e3o3.FullyConnectedTensorProduct(IRREPS, SH, IRREPS)) if e3o3 else None, False),
+    }
+    for name, (make_ours, make_theirs, per_sample) in cases.items():
+        ours = make_ours()
+        inputs = [x1, x2] + ([torch.randn(batch, ours.weight_numel)] if per_sample else [])
+        f_ours, fb_ours = timings(ours, inputs, repeats)
+        row = {"case": name, "batch": batch, "ours_fwd_ms": f_ours, "ours_fwdbwd_ms": fb_ours}
+        flops = our_flops(ours, batch)
+        row["ours_fwd_gflops"] = flops / 1e9
+        row["ours_fwd_gflop_per_s"] = flops / (f_ours * 1e-3) / 1e9
+        row["ours_fwdbwd_gflop_per_s"] = 3 * flops / (fb_ours * 1e-3) / 1e9
+        if make_theirs is not None:
+            theirs = make_theirs()
+            f_e3, fb_e3 = timings(theirs, inputs, repeats)
+            row.update(e3nn_fwd_ms=f_e3, e3nn_fwdbwd_ms=fb_e3, speedup_fwd=f_e3 / f_ours, speedup_fwdbwd=fb_e3 / fb_ours)
+            with torch.no_grad():
+                w = inputs[2] if per_sample else theirs.weight
+                row["max_abs_diff_vs_e3nn"] = float((ours(x1, x2, w) - theirs(x1, x2, w)).abs().max())
+        rows.append(row)
+    env = {"threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
+           "gemm_peak_gflop_per_s": peak, "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    lines = [f"# O(3) tensor product, CPU, float32, batch {batch}, {env['threads']} threads, "
+             f"GEMM peak {peak:.0f} GFLOP/s, load {env['load_average']}",
+             "", "| case | ours fwd | ours fwd+bwd | e3nn fwd | e3nn fwd+bwd | speed-up fwd | speed-up fwd+bwd "
+             "| our GFLOP fwd | GFLOP/s fwd (fwd+bwd) | % of peak (fwd+bwd) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        e3 = (f"{r['e3nn_fwd_ms']:.2f} ms | {r['e3nn_fwdbwd_ms']:.2f} ms | {r['speedup_fwd']:.1f}x | "
+              f"{r['speedup_fwdbwd']:.1f}x") if "e3nn_fwd_ms" in r else "- | - | - | -"
+        lines.append(f"| {r['case']} | {r['ours_fwd_ms']:.2f} ms | {r['ours_fwdbwd_ms']:.2f} ms | {e3} | "
+                     f"{r['ours_fwd_gflops']:.3f} | {r['ours_fwd_gflop_per_s']:.0f} ({r['ours_fwdbwd_gflop_per_s']:.0f}) | "
+                     f"{100 * r['ours_fwdbwd_gflop_per_s'] / peak:.0f}% |")
+    text = "\n".join(lines)
+    print(text)
+    os.makedirs(args.out, exist_ok=True)
+    tag = "_quick" if args.quick else ""
+    with open(os.path.join(args.out, f"tensor_product_cpu{tag}.json"), "w") as f:
+        json.dump({"env": env, "rows": rows}, f, indent=2)
+    with open(os.path.join(args.out, f"tensor_product_cpu{tag}.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
