@@ -42,6 +42,7 @@ def test_study_writes_results_plots_and_report(tmp_path):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "tiny-o3" in html and "<table>" in html
+    assert "n = 16: <b>equivariant</b> is best" in html
     by = {r["method"]: r for r in rows}
     assert by["equivariant"]["equivariance_max_rel"] < 1e-5  # hard-wired invariance, float32
     assert by["plain"]["equivariance_max_rel"] > 1e-2

@@ -70,6 +70,20 @@ def _summary_table(task, rows) -> str:
     return "<table>" + "".join(lines) + "</table>"
 
 
+def _findings(rows) -> str:
+    """One sentence per size: the best method, and how it compares with the plain model."""
+    summary = summarize(rows)
+    items = []
+    for n in sorted({s["size"] for s in summary}):
+        at = {s["method"]: s["metric_mean"] for s in summary if s["size"] == n}
+        best = min(at, key=at.get)
+        text = f"n = {n}: <b>{html.escape(best)}</b> is best"
+        if "plain" in at and best != "plain" and at[best] > 0:
+            text += f", {at['plain'] / at[best]:.3g}x lower than plain"
+        items.append(f"<li>{text}</li>")
+    return f"<ul class='findings'>{''.join(items)}</ul>"
+
+
 def _runs_table(rows) -> str:
     cols = ["method", "size", "seed", "metric", "equivariance_max_rel", "equivariance_verdict", "train_loss",
             "steps", "seconds"]
@@ -102,6 +116,7 @@ pre {{ background: #f7f7f7; padding: 0.6em; font-size: 0.8em; overflow-x: auto; 
 <p class="sub">{html.escape(task.description)}. {len(rows)} runs; metric: {html.escape(task.metric_name)}
 (lower is better), mean ± standard deviation over seeds; best per size highlighted.</p>
 <h2>Summary</h2>
+{_findings(rows)}
 {_summary_table(task, rows)}
 <ul>{legend}</ul>
 <h2>Learning curves</h2>
