@@ -2,10 +2,19 @@
 
 A :class:`Task` bundles data, models, loss, metric and the actions of its symmetry; the
 registry maps names to tasks (``register_task``, ``get_task``, ``task_names``).
+:func:`run_study` trains every (method, size, seed), resumably, and writes results, plots
+and an HTML report; :func:`train_run` is one such run. The command line is
+``symmetries study``.
 """
 
+from ._distributed import run_workers
 from ._registry import get_task, register_task, task_names, unregister_task
+from ._report import write_report
+from ._study import STUDY_FORMAT, StudyFolderError, load_results, run_study
+from ._summary import format_table, summarize
 from ._task import METHOD_DESCRIPTIONS, METHODS, Task, check_method
+from ._train import train_run
 
 __all__ = ["Task", "METHODS", "METHOD_DESCRIPTIONS", "check_method", "register_task", "unregister_task",
-           "get_task", "task_names"]
+           "get_task", "task_names", "run_study", "train_run", "load_results", "StudyFolderError", "STUDY_FORMAT",
+           "write_report", "summarize", "format_table", "run_workers"]

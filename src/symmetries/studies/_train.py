@@ -174,16 +174,7 @@ def _rank_world(ddp: bool) -> tuple[int, int]:
 def _bar(enabled, total, initial, desc):
     import sys
 
-    if not (enabled and sys.stderr.isatty()):  # per-step bars only on a terminal
-        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, leave=False, unit="step", dynamic_ncols=True)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, unit="step", dynamic_ncols=True,
+                disable=not (enabled and sys.stderr.isatty()))  # per-step bars only on a terminal
