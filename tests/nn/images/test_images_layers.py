@@ -72,6 +72,28 @@ def test_batch_norm_equivariance_statistics_and_export():
     assert torch.allclose(plain(x), bn(x), atol=1e-12)
 
 
+def test_fused_batch_norm_on_regular_fields_matches_the_general_formula():
+    t = REG + FieldType(G, [quotient(G, Cyclic(4))] * 2)  # not all of one size: general path
+    t8 = FieldType.regular(G, 3)  # one size: fused path
+    for ftype in (t8,):
+        fused, general = FieldBatchNorm2d(ftype).double(), FieldBatchNorm2d(ftype).double()
+        assert fused._fused
+        general._fused = False
+        with torch.no_grad():
+            fused.weight.uniform_(0.5, 2)
+            fused.bias.normal_()
+        general.load_state_dict(fused.state_dict())
+        x = _x(ftype, b=4) * 2 + 1
+        for _ in range(3):
+            assert torch.allclose(fused(x), general(x), atol=1e-10)
+        assert torch.allclose(fused.running_mean, general.running_mean, atol=1e-12)
+        assert torch.allclose(fused.running_var, general.running_var, atol=1e-12)
+        fused.eval(), general.eval()
+        assert torch.allclose(fused(x), general(x), atol=1e-10)
+        assert_equivariant(fused, ftype.action(), ftype.action(), x)
+    assert not FieldBatchNorm2d(t)._fused
+
+
 def test_batch_norm_state_dict_same_in_train_and_eval():
     bn = FieldBatchNorm2d(MIXED)
     keys = list(bn.state_dict())
