@@ -98,8 +98,8 @@ def report(args, rows, data_seconds, seconds):
     lines = [f"# Force learning curves: {args.system}", "",
              f"NequIP-style potential, {args.channels} channels, {args.layers} layers, cutoff {args.cutoff} A, "
              f"{args.steps} Adam steps per model (batch {args.batch}, lr {args.lr}), {args.threads or 'default'} "
-             f"threads; test set {args.test} frames from another trajectory, force std {std:.0f} meV/A. "
-             f"Total {seconds:.0f} s (data {data_seconds:.0f} s).", "",
+             f"threads, load average {args.load:.1f} at the start; test set {args.test} frames from another "
+             f"trajectory, force std {std:.0f} meV/A. Total {seconds:.0f} s (data {data_seconds:.0f} s).", "",
              "| n train | l_max | energy MAE (meV) | force MAE (meV/A) | force MAE / std | l=0 MAE / this | train s |",
              "|---|---|---|---|---|---|---|"]
     base = {r["n_train"]: r["force_mae_meV_A"] for r in rows if r["l_max"] == 0}
@@ -145,6 +145,7 @@ def main(argv=None):
     args.lmax = [int(s) for s in args.lmax.split(",")]
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.load = os.getloadavg()[0]
     start = time.perf_counter()
     rows, data_seconds = run(args)
     seconds = time.perf_counter() - start
