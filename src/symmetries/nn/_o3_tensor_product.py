@@ -174,7 +174,13 @@ class TensorProduct(nn.Module):
             blocks = sorted({self.instructions[i].i_in1 for i in paths})
             outs = sorted({self.instructions[i].i_out for i in paths})
             # the rows of the contraction: (path, copy v of input 2, component i of input 1)
-            if mode == "uvu":
+            plan = self._channelwise_plan(mul, paths, blocks, outs, offsets) if mode == "uvu" else None
+            if plan is not None:  # grouped by output block
+                rows = [(i, 0, c) for io in outs for i in paths if self.instructions[i].i_out == io
+                        for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
+                self._register_cg_sparse(gi, rows, outs, alphas)
+                self._plans[gi] = plan
+            elif mode == "uvu":
                 rows = [(i, v, c) for i in paths for v in range(self.instructions[i].path_shape[1])
                         for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
             else:  # grouped by input block, component-major, so the weight GEMM needs no permute
@@ -182,10 +188,11 @@ class TensorProduct(nn.Module):
                         for i in paths if self.instructions[i].i_in1 == blk
                         for v in range(self.instructions[i].path_shape[1])]
             K = sum(self.irreps_out[io].ir.dim for io in outs)
-            self._register_cg(gi, rows, outs, alphas)
-            if mode == "uvu":
+            if plan is None:
+                self._register_cg(gi, rows, outs, alphas)
+            if mode == "uvu" and plan is None:
                 self._index_uvu(gi, mul, paths, blocks, rows, offsets)
-            else:
+            elif mode == "uvw":
                 self._index_uvw(gi, mul, paths, blocks, offsets)
             self._groups.append(_Group(mode, mul, tuple(paths), tuple(outs), tuple(blocks), len(rows), K))
         self._dims1 = [mi.dim for mi in self.irreps_in1]
@@ -228,24 +235,52 @@ class TensorProduct(nn.Module):
         row_w = torch.tensor([pv.index((i, v)) for i, v, c in rows])
         self.register_buffer(f"_rowx{gi}", row_x, persistent=False)
         self.register_buffer(f"_roww{gi}", row_w, persistent=False)
-        self._plans = getattr(self, "_plans", {})
-        self._plans[gi] = self._channelwise_plan(mul, paths, blocks, offsets)
 
-    def _channelwise_plan(self, mul, paths, blocks, offsets):
+    def _channelwise_plan(self, mul, paths, blocks, outs, offsets):
         """A :class:`ChannelwisePlan` when every path has mul2 = 1 and the weights of each input
         block's paths are consecutive in the flat weights; else ``None`` (generic path)."""
-        if any(self.instructions[i].path_shape[1] != 1 for i in paths):
+        ins = self.instructions
+        if any(ins[i].path_shape[1] != 1 for i in paths):
             return None
+        by_block = [[i for i in paths if ins[i].i_in1 == blk] for blk in blocks]
+        if any([offsets[i] for i in ps] != [offsets[ps[0]] + k * mul for k, _ in enumerate(ps)] for ps in by_block):
+            return None
+        d1 = {i: self.irreps_in1[ins[i].i_in1].ir.dim for i in paths}
+        row_of, order, out_plan, r, k0, a0 = {}, [], [], 0, 0, 0
+        for io in outs:
+            r0 = r
+            for i in (i for i in paths if ins[i].i_out == io):
+                b = blocks.index(ins[i].i_in1)
+                row_of[i], r = r, r + d1[i]
+                order.append((b, by_block[b].index(i)))
+            d3 = self.irreps_out[io].ir.dim
+            out_plan.append((k0, d3, r0, r - r0, a0))
+            k0, a0 = k0 + d3, a0 + d3 * (r - r0)
         starts = [sl.start for sl in self.irreps_in1.slices()]
-        out, row = [], 0
-        for blk in blocks:
-            ps = [i for i in paths if self.instructions[i].i_in1 == blk]
-            if [offsets[i] for i in ps] != [offsets[ps[0]] + k * mul for k in range(len(ps))]:
-                return None
-            d1 = self.irreps_in1[blk].ir.dim
-            out.append((starts[blk], d1, len(ps), offsets[ps[0]], row))
-            row += len(ps) * d1
-        return ChannelwisePlan(mul, row, tuple(out))
+        block_plan = tuple((starts[blk], d1[ps[0]], len(ps), offsets[ps[0]], tuple(row_of[i] for i in ps))
+                           for blk, ps in zip(blocks, by_block))
+        return ChannelwisePlan(mul, r, block_plan, tuple(out_plan), tuple(order))
+
+    def _register_cg_sparse(self, gi, rows, outs, alphas):
+        r"""Per output block ``o``, the ``(d3, rows_o)`` matrices :math:`\hat C_{j, k, r}` side by side:
+        ``(d2, sum_o d3 * rows_o)``, so :math:`A = y \hat C` is one GEMM and each block a view."""
+        sl2 = self.irreps_in2.slices()
+        width = sum(self.irreps_out[io].ir.dim * sum(1 for i, _, _ in rows if self.instructions[i].i_out == io)
+                    for io in outs)
+        C = torch.zeros(self.irreps_in2.dim, width, dtype=torch.float64)
+        a0 = 0
+        for io in outs:
+            mine = [(i, c) for i, _, c in rows if self.instructions[i].i_out == io]
+            d3 = self.irreps_out[io].ir.dim
+            block = C[:, a0:a0 + d3 * len(mine)].view(-1, d3, len(mine))
+            for k, (i, c) in enumerate(mine):
+                ins = self.instructions[i]
+                l1, l2 = self.irreps_in1[ins.i_in1].ir.l, self.irreps_in2[ins.i_in2].ir.l
+                cg = alphas[i] * wigner_3j(l1, l2, self.irreps_out[io].ir.l)
+                block[sl2[ins.i_in2], :, k] = cg[c]
+            a0 += d3 * len(mine)
+        self.register_buffer(f"_cg{gi}", C, persistent=False)  # float64 until cast
+
 
     def _index_uvw(self, gi, mul, paths, blocks, offsets):
         """Per input block: a weight index ``(u, (p, v, w))`` gathering the paths' weights."""
@@ -273,11 +308,12 @@ class TensorProduct(nn.Module):
         x1_blocks = torch.split(x1, self._dims1, dim=-1)
         blocks: dict[int, torch.Tensor] = {}
         for gi, g in enumerate(self._groups):
-            A = (x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)).view(B, g.width, g.contraction)
-            plan = self._plans.get(gi) if g.mode == "uvu" else None
+            A = x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)
+            plan = self._plans.get(gi)
             if plan is not None:
                 Z = ChannelwiseProduct.apply(x1, w, A, plan)
             else:
+                A = A.view(B, g.width, g.contraction)
                 X = self._uvu_input(gi, g, x1_blocks, w, B) if g.mode == "uvu" else self._uvw_input(gi, g, x1_blocks, w, B)
                 Z = torch.bmm(A, X)  # (B, K, M): channels last
             dims = [self.irreps_out[io].ir.dim for io in g.outs]
@@ -301,7 +337,7 @@ class TensorProduct(nn.Module):
         return x.index_select(1, getattr(self, f"_rowx{gi}")) * ws.index_select(-2, getattr(self, f"_roww{gi}"))
 
     def _uvw_input(self, gi, g, x1_blocks, w, B):
-        """:math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per block."""
+        r""":math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per block."""
         parts = []
         for blk in g.blocks1:
             mul1, ir1 = self.irreps_in1[blk]

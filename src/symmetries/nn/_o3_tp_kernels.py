@@ -5,13 +5,16 @@ in message passing), with channels last:
 
 .. math::
 
-    X_{b, (p, i), u} = x_{b, u, i}^{(l_1(p))}\, w_{b, p, u}, \qquad Z_b = A_b X_b, \quad
-    A_{b, k, (p, i)} = \sum_j y_{bj} \hat C_{j, k, (p, i)}
+    X_{b, r, u} = x_{b, u, c(r)}\, w_{b, p(r), u}, \qquad
+    Z^{(o)}_b = A^{(o)}_b X^{(o)}_b, \quad A^{(o)}_{b, k, r} = \sum_j y_{bj} \hat C_{j, k, r}
 
-The weights multiply the input by broadcasting into a preallocated ``X`` (one pass), and
-the backward pass reduces over paths and components with fused multiply-adds on views
-instead of the index scatters autograd would record, so every large tensor is touched a
-few times only.
+Rows :math:`r = (p, c)` are grouped by output block ``o``, so each output is one batched
+product over only the paths that reach it (the 3j symbols' block sparsity:
+:math:`\sum_p (2l_1+1)(2l_3+1)` multiply-adds per channel instead of a dense
+:math:`D \times K`). On the CPU the batch is processed in chunks that stay in cache. The
+weights multiply the input by broadcasting, and the backward pass reduces over paths and
+components with fused multiply-adds on long contiguous rows (layout ``(r, b, u)``) instead
+of the index scatters autograd would record.
 """
 
 from __future__ import annotations
@@ -20,68 +23,82 @@ from typing import NamedTuple
 
 import torch
 
+#: samples per chunk on the CPU: keeps each chunk's (chunk, D, U) intermediates in cache
+CHUNK = 512
+
+
+def _chunk(x):
+    return CHUNK if x.device.type == "cpu" else max(1, x.shape[0])
+
 
 class ChannelwisePlan(NamedTuple):
     mul: int  # U, the channels
     rows: int  # D = sum over paths of 2 l1 + 1
-    blocks: tuple  # per input-1 block: (column start in x1, d1, paths P, weight offset, first row)
+    #: per input-1 block: (column start in x1, d1, paths P, weight offset, row start of each path)
+    blocks: tuple
+    #: per output block: (first column k0 in Z, d3, first row, number of rows, offset in the flat A)
+    outs: tuple
+    #: (block, path) pairs in row order
+    order: tuple
 
 
-def _weights(w, offset, P, U, B):
+def _weights(w, offset, P, U):
     """``(B or 1, P, U)`` view of the weights of ``P`` consecutive paths."""
-    part = w[..., offset:offset + P * U]
-    return part.reshape(-1, P, U)
-
-
-#: samples per chunk: keeps each chunk's (D, chunk, U) intermediates in cache
-CHUNK = 512
+    return w[..., offset:offset + P * U].reshape(-1, P, U)
 
 
 class ChannelwiseProduct(torch.autograd.Function):
-    """``(x1 (B, d1), w (B, n) or (n,), A (B, K, D))`` -> ``Z (B, K, U)``; see the module docstring."""
+    """``(x1 (B, d1), w (B, n) or (n,), A (B, sum_o d3 * rows_o))`` -> ``Z (B, K, U)``."""
 
     @staticmethod
     def forward(ctx, x1, w, A, plan: ChannelwisePlan):
         B, U = x1.shape[0], plan.mul
-        X = x1.new_empty(B, plan.rows, U)
-        Z = x1.new_empty(B, A.shape[1], U)
-        for c0 in range(0, B, CHUNK):
-            c1 = min(B, c0 + CHUNK)
+        Z = x1.new_empty(B, sum(d3 for _, d3, _, _, _ in plan.outs), U)
+        chunk, Xs = _chunk(x1), []
+        for c0 in range(0, B, chunk):
+            c1 = min(B, c0 + chunk)
             n = c1 - c0
-            # rows-first layout (D, n, U): the broadcast products run over long contiguous rows
-            parts = []
-            for start, d1, P, offset, r0 in plan.blocks:
-                xb = x1[c0:c1, start:start + U * d1].view(n, U, d1).permute(2, 0, 1)  # (d1, n, U)
-                wb = _weights(w if w.dim() == 1 else w[c0:c1], offset, P, U, n).transpose(0, 1)  # (P, n or 1, U)
-                parts.append((xb[None] * wb[:, None]).reshape(P * d1, n, U))
-            X[c0:c1] = torch.cat(parts).transpose(0, 1)
-            Z[c0:c1] = torch.bmm(A[c0:c1], X[c0:c1])
-        ctx.save_for_backward(x1, w, A, X)
+            wc = w if w.dim() == 1 else w[c0:c1]
+            prods = []
+            for start, d1, P, offset, _ in plan.blocks:
+                xb = x1[c0:c1, start:start + U * d1].view(n, U, d1).transpose(1, 2).contiguous()  # (n, d1, U)
+                prods.append(xb[:, None] * _weights(wc, offset, P, U)[:, :, None])  # (n, P, d1, U)
+            X = torch.cat([prods[b][:, p] for b, p in plan.order], dim=1)  # (n, D, U), rows by output
+            for k0, d3, r0, nr, a0 in plan.outs:
+                Z[c0:c1, k0:k0 + d3] = torch.bmm(A[c0:c1, a0:a0 + d3 * nr].view(n, d3, nr), X[:, r0:r0 + nr])
+            Xs.append(X)
+        ctx.save_for_backward(x1, w, A, *Xs)
         ctx.plan = plan
         return Z
 
     @staticmethod
     def backward(ctx, gZ):
-        x1, w, A, X = ctx.saved_tensors
+        x1, w, A, *Xs = ctx.saved_tensors
         plan = ctx.plan
         B, U = x1.shape[0], plan.mul
-        gZ = gZ.contiguous()
         need_x1, need_w, need_A = ctx.needs_input_grad[:3]
         gx1 = torch.zeros_like(x1) if need_x1 else None
         gw = torch.zeros_like(w) if need_w else None
-        gAT = A.new_empty(B, A.shape[2], A.shape[1]) if need_A else None  # (B, D, K)
-        for c0 in range(0, B, CHUNK):
-            c1 = min(B, c0 + CHUNK)
+        gA = torch.empty_like(A) if need_A else None
+        chunk = _chunk(x1)
+        for c0, X in zip(range(0, B, chunk), Xs):
+            c1 = min(B, c0 + chunk)
             n = c1 - c0
-            if need_A:
-                gAT[c0:c1] = torch.bmm(X[c0:c1], gZ[c0:c1].transpose(1, 2))
-            if not (need_x1 or need_w):
+            gX = []
+            for k0, d3, r0, nr, a0 in plan.outs:
+                g = gZ[c0:c1, k0:k0 + d3]
+                if need_A:
+                    gA[c0:c1, a0:a0 + d3 * nr] = torch.bmm(g, X[:, r0:r0 + nr].transpose(1, 2)).reshape(n, -1)
+                if need_x1 or need_w:
+                    gX.append(torch.bmm(A[c0:c1, a0:a0 + d3 * nr].view(n, d3, nr).transpose(1, 2), g))
+            if not gX:
                 continue
-            gXT = torch.bmm(A[c0:c1].transpose(1, 2), gZ[c0:c1]).transpose(0, 1).contiguous()  # (D, n, U)
-            for start, d1, P, offset, r0 in plan.blocks:
-                g = gXT[r0:r0 + P * d1].view(P, d1, n, U)
+            gX = torch.cat(gX, dim=1).transpose(0, 1).contiguous()  # (D, n, U): long contiguous rows
+            wc = w if w.dim() == 1 else w[c0:c1]
+            for start, d1, P, offset, row_starts in plan.blocks:
+                g = torch.cat([gX[r:r + d1] for r in row_starts]).view(P, d1, n, U)
                 if need_x1:  # sum over the paths of this block
-                    wb = _weights(w if w.dim() == 1 else w[c0:c1], offset, P, U, n).transpose(0, 1)
+                    wb = _weights(wc, offset, P, U).transpose(0, 1)  # (P, n or 1, U)
                     acc = g[0] * wb[0, None]
                     for p in range(1, P):
                         acc.addcmul_(g[p], wb[p, None])
@@ -95,4 +112,4 @@ class ChannelwiseProduct(torch.autograd.Function):
                         gw[offset:offset + P * U] += acc.sum(1).reshape(-1)
                     else:
                         gw[c0:c1, offset:offset + P * U].view(n, P, U).copy_(acc.transpose(0, 1))
-        return gx1, gw, gAT.transpose(1, 2) if need_A else None, None
+        return gx1, gw, gA, None
