@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from symmetries.cli import DEFAULT_STUDY, main
 
@@ -76,7 +75,6 @@ def test_default_study_preset_is_valid():
     assert {j.method for j in jobs} >= {"plain", "augment", "equivariant"} and len({j.seed for j in jobs}) >= 2
 
 
-@pytest.mark.slow
 def test_default_run_end_to_end(tmp_path):
     """`symmetries study` with no task (a smaller size list): the symmetric models win at 30 samples."""
     out = tmp_path / "default"
