@@ -10,7 +10,7 @@ import os
 
 from ._plots import equivariance_errors, learning_curves
 from ._study import STUDY_FORMAT, write_json_atomic
-from ._summary import format_table, summarize
+from ._summary import summarize
 from ._task import METHOD_DESCRIPTIONS
 
 COLUMNS = ["task", "method", "size", "seed", "metric", "metric_name", "equivariance_max_rel",
