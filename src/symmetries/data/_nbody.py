@@ -121,11 +121,13 @@ def default_cache_dir() -> str:
 
 
 def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, cache_dir: str | None = None,
-                  dtype: torch.dtype = torch.float32, cache: bool = True, **options) -> NBodyTrajectories:
+                  dtype: torch.dtype = torch.float32, cache: bool = True, device=None,
+                  **options) -> NBodyTrajectories:
     """The charged n-body data set, split ``"train"`` (3000), ``"valid"`` (2000) or ``"test"``
     (2000 trajectories unless ``num`` says otherwise), each split simulated from its own seed
     derived from ``seed``. Cached in ``cache_dir`` (default :func:`default_cache_dir` +
-    ``/nbody``) as float32 frames; ``options`` go to :func:`simulate_charged`."""
+    ``/nbody``) as float32 frames on the CPU; ``device`` is where a missing split is
+    simulated (e.g. ``"cuda"``); ``options`` go to :func:`simulate_charged`."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
     num = SPLITS[split] if num is None else int(num)
@@ -141,8 +143,8 @@ def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, c
     if cache and os.path.exists(path):
         data = torch.load(path, weights_only=True)
     else:
-        sim = simulate_charged(num, seed=split_seed, **params)
-        data = {k: v.to(torch.float32) for k, v in sim.items()}
+        sim = simulate_charged(num, seed=split_seed, device=device, **params)
+        data = {k: v.to("cpu", torch.float32) for k, v in sim.items()}
         if cache:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             tmp = f"{path}.tmp{os.getpid()}"

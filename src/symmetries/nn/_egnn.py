@@ -30,7 +30,7 @@ from torch import nn
 
 from ._graph import is_graph_data, mlp, unpack_graph
 from ._graph_build import fully_connected_graph
-from ._graph_scatter import REDUCTIONS, check_graph, scatter
+from ._graph_scatter import _scatter, check_graph
 
 
 class EGNNLayer(nn.Module):
@@ -73,7 +73,11 @@ class EGNNLayer(nn.Module):
 
     def forward(self, h: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,
                 edge_attr: torch.Tensor | None = None, vel: torch.Tensor | None = None):
-        n = _check_inputs(h, pos, edge_index, edge_attr, vel, self.features, self.edge_features, self.velocity)
+        _check_inputs(h, pos, edge_index, edge_attr, vel, self.features, self.edge_features, self.velocity)
+        return self._unchecked(h, pos, edge_index, edge_attr, vel)
+
+    def _unchecked(self, h, pos, edge_index, edge_attr, vel):
+        n = h.shape[0]
         source, target = edge_index[0], edge_index[1]
         diff = pos[target] - pos[source]
         radial = diff.pow(2).sum(-1, keepdim=True)
@@ -91,11 +95,11 @@ class EGNNLayer(nn.Module):
             if self.clamp is not None:
                 norm = trans.norm(dim=-1, keepdim=True)
                 trans = trans * (self.clamp / norm.clamp_min(self.clamp))
-            update = scatter(trans, target, 0, n, self.coord_aggr)
+            update = _scatter(trans, target, 0, n, self.coord_aggr)
             if self.velocity:
                 update = update + self.phi_v(h) * vel
             pos = pos + update
-        out = self.phi_h(torch.cat([h, scatter(m, target, 0, n, self.aggr)], -1))
+        out = self.phi_h(torch.cat([h, _scatter(m, target, 0, n, self.aggr)], -1))
         return (h + out if self.residual else out), pos
 
 
@@ -142,12 +146,11 @@ class EGNN(nn.Module):
         return self._run(h, pos, edge_index, edge_attr, vel)
 
     def _run(self, h, pos, edge_index, edge_attr, vel):
-        if not torch.is_tensor(h) or h.dim() != 2 or h.shape[-1] != self.in_features:
-            raise ValueError(f"node features must have shape [N, {self.in_features}], got "
-                             f"{tuple(h.shape) if torch.is_tensor(h) else type(h).__name__}")
+        first = self.layers[0]
+        _check_inputs(h, pos, edge_index, edge_attr, vel, self.in_features, first.edge_features, first.velocity)
         h = self.embed(h)
-        for layer in self.layers:
-            h, pos = layer(h, pos, edge_index, edge_attr, vel)
+        for layer in self.layers:  # the graph was validated above, once for all layers
+            h, pos = layer._unchecked(h, pos, edge_index, edge_attr, vel)
         if self.readout is not None:
             h = self.readout(h)
         return h, pos
@@ -172,9 +175,10 @@ class EGNN(nn.Module):
 def dense_complete_edges(batch_size: int, nodes: int, device=None):
     """Complete graphs without self-loops on ``batch_size`` blocks of ``nodes`` nodes:
     ``(edge_index [2, B*M*(M-1)], target [M*(M-1)], source [M*(M-1)])`` (per-block indices)."""
-    i, j = torch.meshgrid(torch.arange(nodes, device=device), torch.arange(nodes, device=device), indexing="ij")
-    keep = i != j
-    target, source = i[keep], j[keep]
+    # target i repeated M-1 times; sources 0..M-1 without i (no boolean indexing: graph-capturable)
+    others = torch.arange(nodes - 1, device=device)[None, :]
+    i = torch.arange(nodes, device=device)[:, None]
+    target, source = i.expand(nodes, nodes - 1).reshape(-1), (others + (others >= i)).reshape(-1)
     offset = (torch.arange(batch_size, device=device) * nodes)[:, None]
     edge_index = torch.stack([(source[None] + offset).reshape(-1), (target[None] + offset).reshape(-1)])
     return edge_index, target, source

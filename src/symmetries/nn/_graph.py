@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._graph_scatter import REDUCTIONS, check_graph, global_pool, scatter
+from ._graph_scatter import REDUCTIONS, _scatter, check_graph, global_pool
 
 
 def unpack_graph(data, *names: str) -> tuple:
@@ -58,16 +58,18 @@ class MessagePassing(nn.Module):
     def update(self, aggregated, x):
         return aggregated
 
-    def propagate(self, edge_index: torch.Tensor, x, edge_attr: torch.Tensor | None = None):
+    def propagate(self, edge_index: torch.Tensor, x, edge_attr: torch.Tensor | None = None, check: bool = True):
+        """Gather, message, aggregate, update. ``check=False`` skips validating the graph
+        (for networks that validated it once for all their layers)."""
         first = x[0] if isinstance(x, tuple) else x
-        n = check_graph(first, edge_index, edge_attr=edge_attr)
+        n = check_graph(first, edge_index, edge_attr=edge_attr) if check else first.shape[0]
         source, target = edge_index[0], edge_index[1]
         if isinstance(x, tuple):
             x_i, x_j = tuple(t[target] for t in x), tuple(t[source] for t in x)
         else:
             x_i, x_j = x[target], x[source]
         messages = self.message(x_i, x_j, edge_attr)
-        return self.update(scatter(messages, target, 0, n, self.aggr), x)
+        return self.update(_scatter(messages, target, 0, n, self.aggr), x)
 
 
 class GNNLayer(MessagePassing):
@@ -107,6 +109,9 @@ class GNNLayer(MessagePassing):
             _check_edge_attr(edge_attr, self.edge_features)
         return self.propagate(edge_index, h, edge_attr)
 
+    def _unchecked(self, h, edge_index, edge_attr):
+        return self.propagate(edge_index, h, edge_attr, check=False)
+
 
 class GNN(nn.Module):
     r"""A stack of :class:`GNNLayer`: embed ``[N, in_features]`` to ``hidden``, ``layers``
@@ -133,9 +138,11 @@ class GNN(nn.Module):
             x, edge_index, edge_attr, batch = unpack_graph(x, "x", "edge_index", "edge_attr", "batch")
         _check_features(x, self.in_features, "node features")
         check_graph(x, edge_index, batch, edge_attr=edge_attr)
+        if self.edge_features:
+            _check_edge_attr(edge_attr, self.edge_features)
         h = self.embed(x)
-        for layer in self.layers:
-            h = layer(h, edge_index, edge_attr)
+        for layer in self.layers:  # the graph was validated above, once for all layers
+            h = layer._unchecked(h, edge_index, edge_attr)
         if self.pool is not None:
             h = global_pool(h, batch, self.pool, num_graphs)
         return self.decode(h)

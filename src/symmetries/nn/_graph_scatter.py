@@ -13,7 +13,11 @@ REDUCTIONS = ("sum", "mean", "max", "min")
 
 
 def _compiling() -> bool:
-    return torch.compiler.is_compiling()
+    """``True`` under ``torch.compile`` or CUDA-graph capture, where value checks (which
+    synchronize with the device) are skipped."""
+    if torch.compiler.is_compiling():
+        return True
+    return torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
 
 
 def scatter(src: torch.Tensor, index: torch.Tensor, dim: int = 0, dim_size: int | None = None,
@@ -35,8 +39,15 @@ def scatter(src: torch.Tensor, index: torch.Tensor, dim: int = 0, dim_size: int 
                          f"({'no dim' if src.dim() == 0 else src.shape[dim]} along dim {dim})")
     if dim_size is None:
         dim_size = int(index.max()) + 1 if index.numel() else 0
-    if not _compiling() and index.numel() and (int(index.min()) < 0 or int(index.max()) >= dim_size):
-        raise ValueError(f"index values must lie in [0, {dim_size}), got {int(index.min())}..{int(index.max())}")
+    if not _compiling() and index.numel():
+        lo, hi = torch.stack([index.min(), index.max()]).tolist()  # one device sync
+        if lo < 0 or hi >= dim_size:
+            raise ValueError(f"index values must lie in [0, {dim_size}), got {lo}..{hi}")
+    return _scatter(src, index, dim, dim_size, reduce)
+
+
+def _scatter(src: torch.Tensor, index: torch.Tensor, dim: int, dim_size: int, reduce: str) -> torch.Tensor:
+    """:func:`scatter` without input checks (for layers whose graph was validated once)."""
     moved = src.movedim(dim, 0)
     shape = (dim_size,) + tuple(moved.shape[1:])
     idx = index.view(-1, *([1] * (moved.dim() - 1))).expand_as(moved)
@@ -84,7 +95,7 @@ def check_graph(x: torch.Tensor, edge_index: torch.Tensor | None = None, batch: 
         if edge_index.device != x.device:
             raise ValueError(f"edge_index is on {edge_index.device} but the node features on {x.device}")
         if not _compiling() and edge_index.numel():
-            lo, hi = int(edge_index.min()), int(edge_index.max())
+            lo, hi = torch.stack([edge_index.min(), edge_index.max()]).tolist()  # one device sync
             if lo < 0 or hi >= n:
                 raise ValueError(f"edge_index refers to node {lo if lo < 0 else hi}, but the graph has {n} nodes "
                                  f"(valid: 0..{n - 1})")

@@ -36,11 +36,12 @@ def _edge_features(pos, charges):
 
 
 class NBodyEGNN(nn.Module):
-    """EGNN for the n-body task (Satorras et al. 2021, their ``EGNN_vel`` setup)."""
+    """EGNN for the n-body task (Satorras et al. 2021, their ``EGNN_vel`` setup). As the
+    reference code clips each coordinate update at 100, ``clamp`` bounds its norm at 100."""
 
-    def __init__(self, hidden: int = 64, layers: int = 4, **options):
+    def __init__(self, hidden: int = 64, layers: int = 4, clamp: float | None = 100.0, **options):
         super().__init__()
-        self.egnn = EGNN(1, hidden, None, layers, edge_features=2, velocity=True, dim=3, **options)
+        self.egnn = EGNN(1, hidden, None, layers, edge_features=2, velocity=True, dim=3, clamp=clamp, **options)
 
     def forward(self, inputs):
         pos, vel, charges = inputs
