@@ -7,9 +7,9 @@ Batch 4096 (1024 with --quick), float32, forward (no grad) and forward+backward 
 both inputs and the weights). Reports min-of-repeats times, the ratio e3nn / ours, and the
 FLOP rate of our matrix products against this machine's float32 GEMM peak (measured here).
 
-    PYTHONPATH=src python benchmarks/bench_tensor_product.py [--quick] [--threads 2]
+    PYTHONPATH=src python benchmarks/bench_tensor_product.py [--quick] [--threads 2] [--compile]
 
-Runs in well under 3 minutes on 2 cores. Writes benchmarks/results/tensor_product_cpu.{json,md}.
+Runs in well under 3 minutes on 2 cores (--compile adds about a minute of compilation). Writes benchmarks/results/tensor_product_cpu.{json,md}.
 """
 
 from __future__ import annotations
@@ -61,16 +61,21 @@ def timings(module, args, repeats):
 
 
 def our_flops(tp, batch):
-    """Multiply-adds of our formulation (x2 @ C, the batched product, the weight expansion), x2."""
+    """FLOPs (2 x multiply-adds) of our formulation: y @ C, the batched products, the weights."""
     total = 0
     for gi, g in enumerate(tp._groups):
-        total += batch * tp.irreps_in2.dim * g.contraction * g.width + batch * g.mul * g.contraction * g.width
-        if g.mode == "uvu":
-            total += batch * g.mul * getattr(tp, f"_expand{gi}").shape[0] * g.contraction
+        plan = tp._plans.get(gi)
+        cols = getattr(tp, f"_cg{gi}").shape[1]
+        total += batch * tp.irreps_in2.dim * cols  # A = y @ C
+        if plan is not None:
+            total += batch * plan.mul * (cols + plan.rows)  # per-output products, weights x input
+        elif g.mode == "uvu":
+            total += batch * g.mul * g.contraction * (g.width + 1)
         else:
+            total += batch * g.mul * g.contraction * g.width
             for blk in g.blocks1:
                 mul1, ir1 = tp.irreps_in1[blk]
-                total += batch * ir1.dim * mul1 * getattr(tp, f"_widx{gi}_{blk}").numel() // mul1
+                total += batch * ir1.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
     return 2 * total
 
 
@@ -86,6 +91,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="batch 1024, fewer repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile(ours) (slow to build)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
     if args.threads:
@@ -121,10 +127,15 @@ def main():
         row["ours_fwd_gflops"] = flops / 1e9
         row["ours_fwd_gflop_per_s"] = flops / (f_ours * 1e-3) / 1e9
         row["ours_fwdbwd_gflop_per_s"] = 3 * flops / (fb_ours * 1e-3) / 1e9
+        if args.compile:
+            compiled = torch.compile(ours)
+            row["compiled_fwd_ms"], row["compiled_fwdbwd_ms"] = timings(compiled, inputs, repeats)
         if make_theirs is not None:
             theirs = make_theirs()
             f_e3, fb_e3 = timings(theirs, inputs, repeats)
             row.update(e3nn_fwd_ms=f_e3, e3nn_fwdbwd_ms=fb_e3, speedup_fwd=f_e3 / f_ours, speedup_fwdbwd=fb_e3 / fb_ours)
+            if args.compile:
+                row["compiled_speedup_fwdbwd"] = fb_e3 / row["compiled_fwdbwd_ms"]
             with torch.no_grad():
                 w = inputs[2] if per_sample else theirs.weight
                 row["max_abs_diff_vs_e3nn"] = float((ours(x1, x2, w) - theirs(x1, x2, w)).abs().max())
@@ -142,6 +153,11 @@ def main():
         lines.append(f"| {r['case']} | {r['ours_fwd_ms']:.2f} ms | {r['ours_fwdbwd_ms']:.2f} ms | {e3} | "
                      f"{r['ours_fwd_gflops']:.3f} | {r['ours_fwd_gflop_per_s']:.0f} ({r['ours_fwdbwd_gflop_per_s']:.0f}) | "
                      f"{100 * r['ours_fwdbwd_gflop_per_s'] / peak:.0f}% |")
+    for r in rows:
+        if "compiled_fwd_ms" in r:
+            lines.append(f"\ntorch.compile(ours), {r['case']}: {r['compiled_fwd_ms']:.2f} ms fwd, "
+                         f"{r['compiled_fwdbwd_ms']:.2f} ms fwd+bwd"
+                         + (f" ({r['compiled_speedup_fwdbwd']:.1f}x e3nn)" if "compiled_speedup_fwdbwd" in r else ""))
     text = "\n".join(lines)
     print(text)
     os.makedirs(args.out, exist_ok=True)

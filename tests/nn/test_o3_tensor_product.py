@@ -164,3 +164,25 @@ def test_cross_check_channelwise_and_mixed(e3nn_o3):
     x1, x2 = _pair(Irreps(args[0]), Irreps(args[1]), 8, torch.float64)
     w = torch.randn(ours.weight_numel, dtype=torch.float64)
     assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_channelwise_kernel_chunks_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared):
+    """The hand-written channel-wise kernel, over several chunks (one partial), against e3nn."""
+    import symmetries.nn._o3_tp_kernels as kernels
+
+    monkeypatch.setattr(kernels, "CHUNK", 3)
+    ours = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=shared)
+    assert ours._plans, "this layout should use the channel-wise kernel"
+    ins = [tuple(i[:5]) for i in ours.instructions]
+    theirs = e3nn_o3.TensorProduct(ours.irreps_in1, ours.irreps_in2, ours.irreps_out, ins, shared_weights=shared,
+                                   internal_weights=False)
+    x1, x2 = _pair(ours.irreps_in1, ours.irreps_in2, 8, torch.float64)
+    w = torch.randn(*(() if shared else (8,)), ours.weight_numel, dtype=torch.float64)
+    grads = []
+    for tp in (ours, theirs):
+        leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
+        out = tp(*leaves)
+        grads.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
+    for a, b in zip(*grads):
+        assert (a - b).abs().max() < 1e-11
