@@ -186,3 +186,19 @@ def test_channelwise_kernel_chunks_and_gradients_match_e3nn(e3nn_o3, monkeypatch
         grads.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
     for a, b in zip(*grads):
         assert (a - b).abs().max() < 1e-11
+
+
+def test_empty_batch_and_extra_leading_dimensions():
+    """A graph without edges gives empty outputs and gradients, not an error."""
+    tp = channelwise(shared_weights=False)
+    fc = FullyConnectedTensorProduct(IN1, "3x0e", "2x0e + 2x1o")
+    x1 = torch.zeros(0, IN1.dim, requires_grad=True)
+    w = torch.zeros(0, tp.weight_numel, requires_grad=True)
+    out = tp(x1, torch.zeros(0, IN2.dim), w)
+    out.sum().backward()
+    assert out.shape == (0, tp.irreps_out.dim) and x1.grad.shape == x1.shape and w.grad.shape == w.shape
+    assert fc(torch.zeros(0, IN1.dim), torch.zeros(0, 3)).shape == (0, fc.irreps_out.dim)
+    x1, x2 = _pair(IN1, IN2, 6, torch.float64)
+    w = torch.randn(6, tp.weight_numel, dtype=torch.float64)
+    out = tp(x1.view(2, 3, -1), x2.view(2, 3, -1), w.view(2, 3, -1))
+    assert torch.allclose(out.view(6, -1), tp(x1, x2, w), atol=1e-14)

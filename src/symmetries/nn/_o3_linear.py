@@ -76,7 +76,7 @@ class IrrepsLinear(nn.Module):
                 xs = [x[:, self._slices_in[i]].view(B, self.irreps_in[i].mul, d) for i, _ in ins]
                 xs = torch.cat(xs, dim=1) if len(xs) > 1 else xs[0]
                 if d == 1:
-                    y = xs.view(B, -1) @ W
+                    y = xs.view(B, xs.shape[1]) @ W
                 else:
                     y = (xs.transpose(1, 2) @ W).transpose(1, 2).reshape(B, mul_o * d)
             else:

@@ -57,7 +57,7 @@ class _IrrepsNorm(nn.Module):
                     xb = xb + self.bias[ib:ib + mul].to(x.dtype)[:, None]
             iw += mul
             ib += mul if ir.is_scalar() else 0
-            parts.append(xb.reshape(x.shape[0], -1))
+            parts.append(xb.reshape(x.shape[0], mul * ir.dim))
         return torch.cat(parts, dim=-1).reshape(batch + (self.irreps.dim,))
 
 

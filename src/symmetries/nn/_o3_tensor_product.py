@@ -318,7 +318,7 @@ class TensorProduct(nn.Module):
                 Z = torch.bmm(A, X)  # (B, K, M): channels last
             dims = [self.irreps_out[io].ir.dim for io in g.outs]
             for io, z in zip(g.outs, torch.split(Z, dims, dim=1) if len(dims) > 1 else [Z]):
-                z = z.transpose(1, 2).reshape(B, -1)
+                z = z.transpose(1, 2).reshape(B, g.mul * z.shape[1])
                 blocks[io] = blocks[io] + z if io in blocks else z
         parts = [blocks[i] if i in blocks else x1.new_zeros(B, mi.dim) for i, mi in enumerate(self.irreps_out)]
         out = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
@@ -326,7 +326,7 @@ class TensorProduct(nn.Module):
 
     def _uvu_input(self, gi, g, x1_blocks, w, B):
         """:math:`X_{b, r, u}`, ``(B, D, U)``."""
-        xs = [x1_blocks[blk].view(B, g.mul, -1).transpose(1, 2) for blk in g.blocks1]
+        xs = [x1_blocks[blk].view(B, g.mul, self.irreps_in1[blk].ir.dim).transpose(1, 2) for blk in g.blocks1]
         x = torch.cat(xs, dim=1) if len(xs) > 1 else xs[0]  # (B, I1, U)
         start = self._wstart[gi]
         if start is not None:
@@ -343,7 +343,7 @@ class TensorProduct(nn.Module):
             mul1, ir1 = self.irreps_in1[blk]
             W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).unflatten(-1, (mul1, -1))  # ([B,] U, sum V*M)
             Xs = torch.matmul(x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2), W)  # (B, c, sum V*M)
-            parts.append(Xs.reshape(B, -1, g.mul))
+            parts.append(Xs.reshape(B, Xs.shape[1] * (Xs.shape[2] // g.mul), g.mul))
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
     def _weight(self, weight):
