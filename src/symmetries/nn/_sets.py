@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ._graph import mlp
+from ._graph_scatter import _compiling
 
 POOLS = ("sum", "mean", "max")
 
@@ -31,7 +32,7 @@ def check_set(x: torch.Tensor, mask: torch.Tensor | None = None, features: int |
     if not torch.is_tensor(mask) or mask.dtype != torch.bool or tuple(mask.shape) != tuple(x.shape[:2]):
         got = f"shape {tuple(mask.shape)} {mask.dtype}" if torch.is_tensor(mask) else type(mask).__name__
         raise ValueError(f"mask must be a bool tensor [B, n] = {tuple(x.shape[:2])}, got {got}")
-    if not torch.compiler.is_compiling() and not bool(mask.any(1).all()):
+    if not _compiling() and not bool(mask.any(1).all()):
         empty = (~mask.any(1)).nonzero().flatten().tolist()
         raise ValueError(f"empty sets: batch entries {empty[:8]} have no element with mask True")
 
