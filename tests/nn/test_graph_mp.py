@@ -202,3 +202,11 @@ def test_gnn_state_dict_round_trip(gen):
     other = GNN(3, 2, hidden=8)
     other.load_state_dict(torch.load(buf, weights_only=True))
     assert torch.equal(model(x, edge_index), other(x, edge_index))
+
+
+def test_gnn_compiles_without_graph_breaks(gen):
+    x, edge_index, batch = _random_graph(gen, dtype=torch.float32)
+    model = GNN(3, 2, hidden=8, pool="mean")
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    assert torch.allclose(compiled(x, edge_index, batch=batch, num_graphs=3), model(x, edge_index, batch=batch),
+                          atol=1e-6)
