@@ -266,6 +266,7 @@ def main():
     p.add_argument("--curve-epochs", type=int, default=300)
     p.add_argument("--curve-time", type=float, default=None, help="seconds per learning-curve run")
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--eval-size", type=int, default=2000, help="validation and test trajectories (paper: 2000)")
     p.add_argument("--no-graph", action="store_true", help="eager training steps even on CUDA")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "nbody"))
     args = p.parse_args()
@@ -296,7 +297,7 @@ def main():
     if "table" in parts or "curve" in parts:
         t = time.perf_counter()
         n_train = 300 if args.quick else 3000
-        data = load(device, n_train, 200 if args.quick else 2000)
+        data = load(device, n_train, 200 if args.quick else args.eval_size)
         report["data_seconds"] = round(time.perf_counter() - t, 1)
         x, v, c, y = data["test"]
         report["baselines"] = {"constant": float(((y - x) ** 2).mean()), "x+0.73v": float(((y - x - 0.73 * v) ** 2).mean())}

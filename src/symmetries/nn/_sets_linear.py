@@ -65,12 +65,10 @@ class _PartitionOp:
         z = torch.einsum(self.equation, x)
         if count is not None and self.summed:
             z = z / count.view(-1, *([1] * (z.dim() - 1))) ** self.summed
-        # bring z to one axis per output block (broadcast axes of size 1 for output-only ones)
-        shape = [z.shape[0]] + [1] * len(self.out_blocks) + [z.shape[-1]]
-        order = [self.out_blocks.index(b) for b in self.kept]
-        for axis, size in zip(order, z.shape[1:-1]):
-            shape[1 + axis] = size
+        # one axis per output block, in out_blocks order: z's axes (kept blocks) moved into
+        # place, and axes of size 1 (broadcast) for blocks with output positions only
         t = z.permute(0, *[1 + self.kept.index(b) for b in self.out_blocks if b in self.kept], z.dim() - 1)
+        shape = [z.shape[0]] + [n if b in self.kept else 1 for b in self.out_blocks] + [z.shape[-1]]
         t = t.reshape(shape).expand(shape[0], *([n] * len(self.out_blocks)), shape[-1])
         if self.l == len(self.out_blocks):  # one output position per block: axes are already in place
             return t
