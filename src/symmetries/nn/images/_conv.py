@@ -88,6 +88,8 @@ class R2Conv(nn.Module):
             for b, ri in enumerate(self.in_reps):
                 n_i = in_type.reps.count(ri)
                 B = kernel_basis(ri, ro, k, basis, float(sigma), max_frequency)
+                if len(B):  # scale so that unit-entry-scale coefficients give the He variance
+                    B = B * (self._pair_std(ro.dim, ri.dim, len(B)) / self._entry_std())
                 self.register_buffer(f"_basis_{a}_{b}", B.to(dtype), persistent=False)
                 self._pairs.append((a, b, n_o, n_i, len(B), n_weights))
                 n_weights += n_o * n_i * len(B)
@@ -109,15 +111,23 @@ class R2Conv(nn.Module):
         self._cache = None
         self.reset_parameters()
 
+    def _pair_std(self, d_o: int, d_i: int, nb: int) -> float:
+        r"""Coefficient std for the orthonormal basis of one pair of field reps that gives every
+        output channel variance about 2 for unit-variance inputs (generalized He init):
+        :math:`\sigma^2 = 2 d_{out} d_{in} / (n_{basis} C_{in})`."""
+        return (2.0 * d_o * d_i / (nb * self.in_type.size)) ** 0.5
+
+    def _entry_std(self) -> float:
+        """He std of one entry of a plain ``Conv2d`` filter with the same input channels."""
+        return (2.0 / (self.in_type.size * self.kernel_size**2)) ** 0.5
+
     def reset_parameters(self) -> None:
-        r"""Generalized He initialization: every output channel has variance about 2 for
-        unit-variance inputs (:math:`\sigma^2 = 2 d_{out} d_{in} / (n_{basis} C_{in})` per pair)."""
+        r"""Generalized He initialization. The stored basis is scaled by
+        :math:`\sigma_{pair} / \sigma_{entry}`, so the coefficients start with the std of a plain
+        ``Conv2d``'s entries (:math:`\sqrt{2 / (C_{in} k^2)}`) and optimizers such as Adam move
+        them at the same relative rate as a plain convolution's weights."""
         with torch.no_grad():
-            for a, b, n_o, n_i, nb, off in self._pairs:
-                if nb:
-                    d_o, d_i = self.out_reps[a].dim, self.in_reps[b].dim
-                    std = (2.0 * d_o * d_i / (nb * self.in_type.size)) ** 0.5
-                    self.weight[off:off + n_o * n_i * nb].normal_(0.0, std)
+            self.weight.normal_(0.0, self._entry_std())
             if self.bias is not None:
                 self.bias.zero_()
         self._cache = None
