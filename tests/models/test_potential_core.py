@@ -188,3 +188,14 @@ def test_state_dict_round_trip(bulk, tmp_path):
     d = bulk[0]
     assert torch.equal(model(d.positions, d.numbers, cell=d.cell)["forces"], other(d.positions, d.numbers, cell=d.cell)["forces"])
     assert set(model.state_dict()) == set(model.train().state_dict())
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_and_evaluation_on_cuda(bulk):
+    model = toy().cuda()
+    hist = train_potential(model, bulk[:4], bulk[4:6], epochs=2, batch_size=2)
+    assert len(hist["val_loss"]) == 2
+    err = evaluate_potential(model, bulk[6:8])
+    cpu = evaluate_potential(model.cpu(), bulk[6:8])
+    assert err["force_mae"] == pytest.approx(cpu["force_mae"], rel=1e-9)

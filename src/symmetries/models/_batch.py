@@ -51,12 +51,13 @@ class GraphData:
         sub = self.data[frames]
         edges = torch.cat([torch.arange(int(self.edge_start[f]), int(self.edge_start[f] + self.edge_count[f]))
                            for f in frames.tolist()]) if len(frames) else torch.zeros(0, dtype=torch.long)
-        edge_index = self.edge_index[:, edges]
+        edge_index = self.edge_index[:, edges.to(self.edge_index.device)]
         # old atom index -> new: subtract the frame's old start, add its start in the batch
         new_start = torch.cumsum(sub.n_atoms, 0) - sub.n_atoms
-        frame_of_edge = torch.repeat_interleave(torch.arange(len(frames)), self.edge_count[frames])
-        delta = (new_start - self.atom_start[frames])[frame_of_edge]
-        return AtomsBatch(sub, sub.batch, edge_index + delta[None], self.shifts[edges])
+        counts = self.edge_count[frames.to(self.edge_count.device)]
+        frame_of_edge = torch.repeat_interleave(torch.arange(len(frames), device=counts.device), counts)
+        delta = (new_start - self.atom_start[frames.to(new_start.device)])[frame_of_edge]
+        return AtomsBatch(sub, sub.batch, edge_index + delta[None], self.shifts[edges.to(self.shifts.device)])
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None):
         """Iterate over batches of ``batch_size`` frames (the last may be smaller)."""
