@@ -61,7 +61,7 @@ def test_group_conv_is_the_g_cnn():
     assert conv.weight.numel() == 9
 
 
-SMOOTH_BOUNDS = {"C8": 0.12, "C16": 0.2, "D8": 0.2, "SO2": 0.2, "O2": 0.2}
+SMOOTH_BOUNDS = {"C8": 0.15, "C16": 0.15, "D8": 0.15, "SO2": 0.15, "O2": 0.15}  # seed 0 measures 0.09-0.10
 
 
 @pytest.mark.parametrize("name", list(SMOOTH_BOUNDS))
@@ -76,6 +76,7 @@ def test_approximate_equivariance_on_smooth_inputs(name):
         tout = FieldType(G, [irrep(G, 0, 0), irrep(G, 1, 1), irrep(G, 1, 2)])
     else:
         tout = FieldType(G, [irrep(G, 0), irrep(G, 1), irrep(G, 2)])
+    torch.manual_seed(0)
     conv = R2Conv(tin, tout, 7).double()
     gen = torch.Generator().manual_seed(0)
     x = F.interpolate(torch.randn(2, 1, 9, 9, generator=gen, dtype=torch.float64), size=(33, 33), mode="bicubic",
