@@ -141,12 +141,12 @@ def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, dev
             idx = perm[k * bs:(k + 1) * bs]
             step(x[idx], v[idx], c[idx], y[idx])
         epoch += 1
-        if device.type == "cuda" and epoch == 2:
-            torch.cuda.synchronize()  # replays run asynchronously: time what the GPU did
-        elapsed = time.perf_counter() - start
-        if epoch == 2 and time_limit:  # fit the number of epochs to the time budget
-            planned = max(2, min(epochs, int(time_limit / (elapsed / 2))))
-        if epoch % eval_every == 0 or epoch == planned:
+        if time_limit and epoch in (2, 10):  # fit the number of epochs to the time budget
+            if device.type == "cuda":
+                torch.cuda.synchronize()  # replays run asynchronously: time what the GPU did
+            elapsed = time.perf_counter() - start
+            planned = max(epoch, min(epochs, int(time_limit * epoch / elapsed)))
+        if epoch % (eval_every or max(1, planned // 20)) == 0 or epoch == planned:
             val = evaluate(model, data["valid"])
             history.append((epoch, val))
             if not math.isfinite(val):  # diverged: keep the best epoch so far, say so, stop
@@ -320,7 +320,7 @@ def main():
             for n in [k for k in map(int, args.curve_sizes.split(",")) if k <= n_train]:
                 epochs = max(2, int(args.curve_epochs * min(1.0, 3000 / n) ** 0.5))
                 r = train(name, data, n, epochs, args.curve_time, args.lr if name != "MLP+aug" else 1e-3, "cosine",
-                          max(1, epochs // 20), device, use_graph=use_graph)
+                          None, device, use_graph=use_graph)
                 report["curve"].setdefault(name, {})[n] = r
                 print(f"curve {name} n={n}: test MSE {r['test']:.5f} ({r['epochs']} epochs, {r['seconds']} s)",
                       flush=True)
