@@ -150,3 +150,17 @@ def test_bad_inputs():
         GroupPool2d(REG)(torch.randn(2, 8, 5, 5))
     with pytest.raises(ValueError, match="mode"):
         GroupPool2d(REG, "median")
+
+
+def test_whole_modules_pickle():
+    """torch.save(model) works: field types rebuild their regular and quotient reps."""
+    from symmetries.nn.images import R2Conv
+
+    model = torch.nn.Sequential(R2Conv(MIXED, MIXED, 3), FieldBatchNorm2d(MIXED), NormNonlinearity2d(MIXED),
+                                GroupPool2d(MIXED))
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    again = torch.load(buf, weights_only=False)
+    x = _x(MIXED, dtype=torch.float32)
+    assert again[0].in_type == MIXED and torch.equal(again(x), model(x))

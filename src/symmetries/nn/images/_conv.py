@@ -79,25 +79,26 @@ class R2Conv(nn.Module):
         self.padding = self.dilation * (k - 1) // 2 if padding is None else int(padding)
         self.output_padding = int(output_padding)
         self.basis_kind = basis
-        self._pairs = []  # (out rep index, in rep index, n_out, n_in, basis size, weight offset)
-        self.out_reps, self.in_reps = _unique(out_type.reps), _unique(in_type.reps)
+        self._pairs = []  # (d_out, d_in, n_out, n_in, basis size, weight offset) per pair of distinct reps
+        out_reps, in_reps = _unique(out_type.reps), _unique(in_type.reps)
+        self._n_in_reps = len(in_reps)
         dtype = torch.get_default_dtype()
         n_weights = 0
-        for a, ro in enumerate(self.out_reps):
+        for a, ro in enumerate(out_reps):
             n_o = out_type.reps.count(ro)
-            for b, ri in enumerate(self.in_reps):
+            for b, ri in enumerate(in_reps):
                 n_i = in_type.reps.count(ri)
                 B = kernel_basis(ri, ro, k, basis, float(sigma), max_frequency)
                 if len(B):  # scale so that unit-entry-scale coefficients give the He variance
                     B = B * (self._pair_std(ro.dim, ri.dim, len(B)) / self._entry_std())
                 self.register_buffer(f"_basis_{a}_{b}", B.to(dtype), persistent=False)
-                self._pairs.append((a, b, n_o, n_i, len(B), n_weights))
+                self._pairs.append((ro.dim, ri.dim, n_o, n_i, len(B), n_weights))
                 n_weights += n_o * n_i * len(B)
         if n_weights == 0:
             raise ValueError(f"no equivariant kernel maps {in_type!r} to {out_type!r} with kernel_size {k} "
                              f"(max_frequency {max_frequency}): use a larger kernel or other field types")
         self.weight = nn.Parameter(torch.empty(n_weights))
-        order_out, order_in = _sorted_order(out_type, self.out_reps), _sorted_order(in_type, self.in_reps)
+        order_out, order_in = _sorted_order(out_type, out_reps), _sorted_order(in_type, in_reps)
         self._reorder_out = not torch.equal(order_out, torch.arange(out_type.size))
         self._reorder_in = not torch.equal(order_in, torch.arange(in_type.size))
         self.register_buffer("_out_index", torch.argsort(order_out), persistent=False)
@@ -137,18 +138,17 @@ class R2Conv(nn.Module):
         """The full filter ``(C_out, C_in, k, k)`` and bias ``(C_out,)`` from the coefficients."""
         k = self.kernel_size
         rows = []
-        for a, ro in enumerate(self.out_reps):
+        for a in range(len(self._pairs) // self._n_in_reps):
             cols = []
-            for b, ri in enumerate(self.in_reps):
-                _, _, n_o, n_i, nb, off = self._pairs[a * len(self.in_reps) + b]
-                if nb == 0:
-                    basis = getattr(self, f"_basis_{a}_{b}")
-                    cols.append(basis.new_zeros(n_o * ro.dim, n_i * ri.dim, k, k))
-                    continue
+            for b in range(self._n_in_reps):
+                d_o, d_i, n_o, n_i, nb, off = self._pairs[a * self._n_in_reps + b]
                 basis = getattr(self, f"_basis_{a}_{b}")
+                if nb == 0:
+                    cols.append(basis.new_zeros(n_o * d_o, n_i * d_i, k, k))
+                    continue
                 w = self.weight[off:off + n_o * n_i * nb].reshape(n_o * n_i, nb).to(basis.dtype)
-                block = (w @ basis.reshape(nb, -1)).reshape(n_o, n_i, ro.dim, ri.dim, k, k)
-                cols.append(block.permute(0, 2, 1, 3, 4, 5).reshape(n_o * ro.dim, n_i * ri.dim, k, k))
+                block = (w @ basis.reshape(nb, -1)).reshape(n_o, n_i, d_o, d_i, k, k)
+                cols.append(block.permute(0, 2, 1, 3, 4, 5).reshape(n_o * d_o, n_i * d_i, k, k))
             rows.append(torch.cat(cols, 1) if len(cols) > 1 else cols[0])
         filt = torch.cat(rows, 0) if len(rows) > 1 else rows[0]
         if self._reorder_out:

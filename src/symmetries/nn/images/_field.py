@@ -80,6 +80,10 @@ class FieldType:
     def __eq__(self, other):
         return isinstance(other, FieldType) and self.group == other.group and self.reps == other.reps
 
+    def __reduce__(self):
+        # regular and quotient reps hold local functions: pickle how to rebuild them instead
+        return (_rebuild, (self.group, tuple(_spec(r) for r in self.reps)))
+
     def __hash__(self):
         return hash((self.group, self.reps))
 
@@ -117,6 +121,26 @@ class FieldType:
             raise ValueError(f"{what} must have shape (B, {self.size}, H, W) for {self!r}, got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise TypeError(f"{what} must be a floating tensor, got {x.dtype}")
+
+
+def _spec(r: Rep):
+    if isinstance(r, PermutationRep) and r.name == "regular":
+        return ("regular",)
+    if isinstance(r, PermutationRep) and getattr(r, "subgroup", None) is not None:
+        return ("quotient", r.subgroup)
+    return r
+
+
+def _rebuild(group, specs) -> "FieldType":
+    reps = []
+    for s in specs:
+        if isinstance(s, tuple) and s[0] == "regular":
+            reps.append(regular(group))
+        elif isinstance(s, tuple) and s[0] == "quotient":
+            reps.append(quotient(group, s[1]))
+        else:
+            reps.append(s)
+    return FieldType(group, reps)
 
 
 def _count(n):
@@ -164,4 +188,6 @@ def quotient(group: Group, subgroup: Group) -> Rep:
         new_t = torch.stack([s, 1 - s], 1)  # coset r^k f^t -> r^(...) f^(s xor t)
         return (new_k.repeat(1, 2) + q * new_t.repeat_interleave(q, 1)).long()
 
-    return PermutationRep(group, dim, permute, f"quotient/{subgroup!r}")
+    rep = PermutationRep(group, dim, permute, f"quotient/{subgroup!r}")
+    rep.subgroup = subgroup
+    return rep
