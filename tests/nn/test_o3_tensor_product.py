@@ -119,8 +119,9 @@ def test_state_dict_round_trip_weights_only():
 
 @pytest.mark.slow
 def test_torch_compile_matches_eager():
-    tp = channelwise(shared_weights=False)
-    x1, x2 = _pair(IN1, IN2, 16, torch.float32)
+    small1, small2 = Irreps("4x0e + 4x1o"), Irreps("0e + 1o")
+    tp = channelwise(small1, small2, shared_weights=False)
+    x1, x2 = _pair(small1, small2, 16, torch.float32)
     w = torch.randn(16, tp.weight_numel)
     compiled = torch.compile(tp)
     assert torch.allclose(compiled(x1, x2, w), tp(x1, x2, w), atol=1e-5)
@@ -166,12 +167,17 @@ def test_cross_check_channelwise_and_mixed(e3nn_o3):
     assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
 
 
+@pytest.mark.parametrize("kernel", ["sparse", "batched"])
 @pytest.mark.parametrize("shared", [False, True])
-def test_channelwise_kernel_chunks_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared):
-    """The hand-written channel-wise kernel, over several chunks (one partial), against e3nn."""
+def test_channelwise_kernels_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared, kernel):
+    """Both hand-written channel-wise kernels (the CPU sparse one, and the batched-product one
+    used on GPUs, here over several chunks, one partial) against e3nn, values and gradients."""
+    import symmetries.nn._o3_tensor_product as module
     import symmetries.nn._o3_tp_kernels as kernels
 
-    monkeypatch.setattr(kernels, "CHUNK", 3)
+    if kernel == "batched":
+        monkeypatch.setattr(module, "SparseChannelwiseProduct", kernels.ChannelwiseProduct)
+        monkeypatch.setattr(kernels, "CHUNK", 3)
     ours = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=shared)
     assert ours._plans, "this layout should use the channel-wise kernel"
     ins = [tuple(i[:5]) for i in ours.instructions]

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..o3 import Irreps, wigner_3j
 from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct
+from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
 
 _MODES = ("uvw", "uvu")
@@ -179,7 +180,7 @@ class TensorProduct(nn.Module):
                 rows = [(i, 0, c) for io in outs for i in paths if self.instructions[i].i_out == io
                         for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
                 self._register_cg_sparse(gi, rows, outs, alphas)
-                self._plans[gi] = plan
+                self._plans[gi] = self._with_pairs(plan, getattr(self, f"_cg{gi}"))
             elif mode == "uvu":
                 rows = [(i, v, c) for i in paths for v in range(self.instructions[i].path_shape[1])
                         for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
@@ -261,6 +262,17 @@ class TensorProduct(nn.Module):
                            for blk, ps in zip(blocks, by_block))
         return ChannelwisePlan(mul, r, block_plan, tuple(out_plan), tuple(order))
 
+    @staticmethod
+    def _with_pairs(plan, C):
+        """Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`."""
+        nonzero = (C != 0).any(0).tolist()
+        pairs = []
+        for k0, d3, r0, nr, a0 in plan.outs:
+            for k in range(d3):
+                cols = [(r0 + j, a0 + k * nr + j) for j in range(nr)]
+                pairs.append(tuple((r, col) for r, col in cols if nonzero[col]) or cols[:1])
+        return plan._replace(pairs=tuple(pairs))
+
     def _register_cg_sparse(self, gi, rows, outs, alphas):
         r"""Per output block ``o``, the ``(d3, rows_o)`` matrices :math:`\hat C_{j, k, r}` side by side:
         ``(d2, sum_o d3 * rows_o)``, so :math:`A = y \hat C` is one GEMM and each block a view."""
@@ -311,7 +323,8 @@ class TensorProduct(nn.Module):
             A = x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)
             plan = self._plans.get(gi)
             if plan is not None:
-                Z = ChannelwiseProduct.apply(x1, w, A, plan)
+                kernel = SparseChannelwiseProduct if x1.device.type == "cpu" else ChannelwiseProduct
+                Z = kernel.apply(x1, w, A, plan)
             else:
                 A = A.view(B, g.width, g.contraction)
                 X = self._uvu_input(gi, g, x1_blocks, w, B) if g.mode == "uvu" else self._uvw_input(gi, g, x1_blocks, w, B)

@@ -40,6 +40,8 @@ class ChannelwisePlan(NamedTuple):
     outs: tuple
     #: (block, path) pairs in row order
     order: tuple
+    #: per output component k: the (row, column of A) pairs where the 3j matrix is nonzero
+    pairs: tuple = ()
 
 
 def _weights(w, offset, P, U):
