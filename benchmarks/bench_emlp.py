@@ -73,17 +73,21 @@ def speed() -> dict:
     return {"solver": rows, "threads": torch.get_num_threads()}
 
 
-def accuracy(tasks, quick: bool, seeds=None) -> dict:
+def accuracy(tasks, quick: bool, seeds=None, sizes=None, methods=("plain", "augment", "equivariant"),
+             emlp_hidden=None) -> dict:
     from symmetries.studies._study import run_study
 
-    sizes = (100, 1000) if quick else (30, 100, 300, 1000, 3000)
+    sizes = sizes or ((100, 1000) if quick else (30, 100, 300, 1000, 3000))
     seeds = seeds or ((0,) if quick else (0, 1, 2))
     summary = {}
     for task in tasks:
         overrides = {"max_steps": 800, "min_steps": 300} if quick else {}
-        rows = run_study(task, sizes=sizes, methods=("plain", "augment", "equivariant"), seeds=seeds,
-                         out=os.path.join(RESULTS, f"emlp-{task}{'-quick' if quick else ''}"), progress=False,
-                         threads=1, **overrides)
+        suffix = "-quick" if quick else ""
+        if emlp_hidden:
+            overrides["emlp_hidden"] = emlp_hidden
+            suffix += f"-width{emlp_hidden}"
+        rows = run_study(task, sizes=sizes, methods=methods, seeds=seeds,
+                         out=os.path.join(RESULTS, f"emlp-{task}{suffix}"), progress=False, threads=1, **overrides)
         table = {}
         for r in rows:
             table.setdefault(r["method"], {}).setdefault(r["size"], []).append(r["metric"])
@@ -102,11 +106,20 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tasks", default="o5-invariant,o3-inertia,lorentz-scattering")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1,2; 0 with --quick)")
+    parser.add_argument("--sizes", default=None, help="comma-separated training-set sizes")
+    parser.add_argument("--methods", default="plain,augment,equivariant")
+    parser.add_argument("--emlp-hidden", type=int, default=None,
+                        help="EMLP width (the paper's is 384; the study tasks default to 128)")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
-    result = speed() if args.what == "speed" else accuracy(args.tasks.split(","), args.quick,
-                                                                    seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None)
-    path = os.path.join(RESULTS, f"emlp_{args.what}{'_quick' if args.quick else ''}.json")
+    ints = lambda text: [int(v) for v in text.split(",")] if text else None  # noqa: E731
+    if args.what == "speed":
+        result = speed()
+    else:
+        result = accuracy(args.tasks.split(","), args.quick, seeds=ints(args.seeds), sizes=ints(args.sizes),
+                          methods=tuple(args.methods.split(",")), emlp_hidden=args.emlp_hidden)
+    tag = ("_quick" if args.quick else "") + (f"_width{args.emlp_hidden}" if args.emlp_hidden else "")
+    path = os.path.join(RESULTS, f"emlp_{args.what}{tag}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1, default=str)
     print(f"\nwritten {path}")

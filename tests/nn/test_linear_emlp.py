@@ -131,3 +131,13 @@ def test_emlp_compiles(gen):
     x = torch.randn(8, rep_in.dim, generator=gen)
     compiled = torch.compile(model)
     assert torch.allclose(compiled(x), model(x), atol=1e-12)
+
+
+def test_float32_model_converted_to_float64_is_exact(gen):
+    """Bases are re-rounded from float64 on a dtype change, not carried over from float32."""
+    torch.set_default_dtype(torch.float32)
+    group = G.O3()
+    rep_in, rep_out = _io_reps(group)
+    model = sym.nn.EMLP(rep_in, rep_out, hidden=48, depth=2).double()
+    x = torch.randn(8, rep_in.dim, generator=gen, dtype=torch.float64)
+    assert sym.assert_equivariant(model, rep_in, rep_out, x, n_samples=16, generator=gen).max_rel_error <= 1e-10

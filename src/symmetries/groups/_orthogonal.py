@@ -129,7 +129,7 @@ def lorentz_generators() -> torch.Tensor:
 
 
 class _PreservesMinkowski:
-    """Inverse of a metric-preserving matrix: :math:`g^{-1} = \eta g^T \eta`."""
+    r"""Inverse of a metric-preserving matrix: :math:`g^{-1} = \eta g^T \eta`."""
 
     def inverse(self, a):
         eta = MINKOWSKI.to(a)

@@ -47,6 +47,7 @@ class EquivariantLinear(nn.Module):
         super().__init__()
         check_same_group(rep_in.group, rep_out.group, "rep_out")
         self.rep_in, self.rep_out = rep_in, rep_out
+        self._exact: dict[str, torch.Tensor] = {}  # float64 bases, the source of every dtype's copy
         slots_in, slots_out = type_slots(rep_in), type_slots(rep_out)
         self._pairs = []  # (basis buffer name, m_out, m_in, k, n_coefficients offset)
         flat_index, n_coef, fan = [], 0, {}
@@ -59,6 +60,7 @@ class EquivariantLinear(nn.Module):
                 if not B.shape[0]:
                     continue
                 name = f"_basis{len(self._pairs)}"
+                self._exact[name] = B
                 self.register_buffer(name, B.to(torch.get_default_dtype()), persistent=False)
                 m_out, m_in, k = len(idx_out), len(idx_in), B.shape[0]
                 self._pairs.append((name, m_out, m_in, k, n_coef))
@@ -86,10 +88,20 @@ class EquivariantLinear(nn.Module):
                     col[copy] = b[:, 0]
                     cols.append(col)
         if bias and cols:
-            self.register_buffer("_bias_basis", torch.stack(cols, 1).to(torch.get_default_dtype()), persistent=False)
+            self._exact["_bias_basis"] = torch.stack(cols, 1)
+            self.register_buffer("_bias_basis", self._exact["_bias_basis"].to(torch.get_default_dtype()),
+                                 persistent=False)
             self.bias = nn.Parameter(torch.zeros(len(cols)))
         else:
             self.register_parameter("bias", None)
+
+    def _apply(self, fn, recurse=True):
+        # a dtype change re-rounds the bases from float64, so float32 -> float64 stays exact
+        super()._apply(fn, recurse)
+        for name, exact in self._exact.items():
+            buf = getattr(self, name)
+            setattr(self, name, exact.to(device=buf.device, dtype=buf.dtype))
+        return self
 
     def reset_parameters(self):
         with torch.no_grad():
