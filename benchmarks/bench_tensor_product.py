@@ -148,7 +148,7 @@ def main():
                 w = inputs[2] if per_sample else theirs.weight
                 row["max_abs_diff_vs_e3nn"] = float((ours(x1, x2, w) - theirs(x1, x2, w)).abs().max())
         rows.append(row)
-    env = {"threads": torch.get_num_threads(), "clock": "process cpu time" if args.cpu_time else "wall", "torch": torch.__version__, "machine": platform.machine(),
+    env = {"threads": torch.get_num_threads(), "clock": "process-CPU" if args.cpu_time else "wall-clock", "torch": torch.__version__, "machine": platform.machine(),
            "gemm_peak_gflop_per_s": peak, "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
     lines = [f"# O(3) tensor product, CPU, float32, batch {batch}, {env['threads']} threads, {env['clock']} time, "
              f"GEMM peak {peak:.0f} GFLOP/s, load {env['load_average']}",
