@@ -27,6 +27,9 @@ from .images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlin
                      NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv, R2ConvTranspose)
 
 __all__ = ["EquivariantLinear", "EMLP", "EquivariantBilinear", "GatedNonlinearity"]
+__all__ += ["TensorProduct", "FullyConnectedTensorProduct", "Instruction", "IrrepsLinear", "Gate",  # (issue 3)
+            "NormActivation", "IrrepsBatchNorm", "IrrepsLayerNorm", "BesselBasis", "PolynomialCutoff",
+            "RadialEmbedding", "SphericalHarmonics"]
 __all__ += ["DeepSets", "DeepSetsLayer", "EquivariantDeepSets", "check_set", "set_pool",  # (issue 5)
             "PermutationLinear", "set_partitions", "AttentionPooling", "InducedSetAttention",
             "MultiheadAttentionBlock", "SetAttention", "check_graph", "global_pool", "scatter",
