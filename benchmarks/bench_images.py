@@ -7,6 +7,8 @@ Anchors (escnn 1.0.11, measured on a quiet 2-core machine, REFERENCES.md): C8 24
 Targets: 96 -> 96 built in < 0.1 s; training step within 1.2x of ``nn.Conv2d`` with the same
 channels; exported inference equal to it. escnn runs side by side if it is importable.
 
+On a loaded machine, use ``--threads 1``: with 2 threads every small op (the filter
+expansion's matmul) waits for a descheduled OpenMP thread, which inflates the ratio.
 Build times are measured in fresh subprocesses: "cold" is the first layer of a process
 (including one-time library initialization: LAPACK, scipy), "new basis" a layer whose
 kernel basis is not cached yet in a warmed-up process, "cached" a layer whose basis is.
@@ -126,7 +128,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repetitions and a smaller batch")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (1 avoids OpenMP barrier stalls on a loaded machine)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     reps = 3 if args.quick else 10
     batch = 16 if args.quick else 32
     res = {"device": args.device, "threads": torch.get_num_threads(), "quick": args.quick,
