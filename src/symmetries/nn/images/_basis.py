@@ -14,7 +14,7 @@ the outermost ring, ``m = 0`` at the centre: escnn's default band limit). Since
 :math:`\rho_{out}(g)\, W = W\, (\psi_m(g) \otimes \rho_{in}(g))` for
 :math:`W = [c_1, c_2]`, solved by :func:`symmetries.reps.equivariant_basis` (large reps
 through their irreducible decomposition). The sampled elements are orthonormalized
-(Löwdin, after dropping elements the grid cannot resolve). Exact on the grid for
+(Gram-Schmidt in a fixed order, dropping elements the grid cannot resolve). Exact on the grid for
 rotations by multiples of 90 degrees and axis flips; C8, C16, SO(2) are equivariant up to
 the sampling error of the band-limited kernels.
 
@@ -210,16 +210,17 @@ def invariant_vectors(rep: Rep) -> torch.Tensor:
 
 
 def _orthonormalize(B: torch.Tensor, rtol: float = 1e-6) -> torch.Tensor:
-    """Drop elements (in order) that the others span, then Löwdin-orthonormalize: a
-    deterministic orthonormal basis of the same span, close to the original elements."""
+    """Gram-Schmidt in the given order (through the Cholesky factor of the Gram matrix),
+    dropping elements that the earlier ones span: a deterministic orthonormal basis of the
+    same span whose ``j``-th element depends only on the first ``j`` inputs."""
     flat = B.reshape(len(B), -1)
     norms = flat.norm(dim=1)
     flat = flat[norms > rtol * max(float(norms.max()), 1e-300)] if len(flat) else flat
     flat = flat / flat.norm(dim=1, keepdim=True)
     gram = flat @ flat.T
-    evals, evecs = torch.linalg.eigh(gram)
-    if len(evals) and evals[0] > rtol:  # all independent: no selection needed
-        return (evecs @ torch.diag(evals.rsqrt()) @ evecs.T @ flat).reshape(B.shape)
+    L, info = torch.linalg.cholesky_ex(gram)
+    if int(info) == 0 and float(L.diagonal().min()) ** 2 > rtol:  # all independent
+        return torch.linalg.solve_triangular(L, flat, upper=False).reshape(B.shape)
     keep: list[int] = []
     L = None
     for j in range(len(flat)):
@@ -238,10 +239,7 @@ def _orthonormalize(B: torch.Tensor, rtol: float = 1e-6) -> torch.Tensor:
                 new[:m, :m], new[m, :m], new[m, m] = L, c.flatten(), d
                 L = new
             keep.append(j)
-    flat, gram = flat[keep], gram[keep][:, keep]
-    evals, evecs = torch.linalg.eigh(gram)
-    inv_sqrt = evecs @ torch.diag(evals.clamp_min(1e-300).rsqrt()) @ evecs.T
-    return (inv_sqrt @ flat).reshape(len(keep), *B.shape[1:])
+    return torch.linalg.solve_triangular(L, flat[keep], upper=False).reshape(len(keep), *B.shape[1:])
 
 
 @functools.lru_cache(maxsize=512)
