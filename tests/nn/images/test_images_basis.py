@@ -72,7 +72,8 @@ def test_harmonic_counts_for_so2_and_o2():
 def test_harmonic_rep_is_a_rep():
     for G in (Cyclic(8), Dihedral(8), O2()):
         H = HarmonicRep(G, 3)
-        a, b = G.sample(5, generator=torch.Generator().manual_seed(1)), G.sample(5, generator=torch.Generator().manual_seed(2))
+        a = G.sample(5, generator=torch.Generator().manual_seed(1))
+        b = G.sample(5, generator=torch.Generator().manual_seed(2))
         assert torch.allclose(H(G.compose(a, b)), H(a) @ H(b), atol=1e-12)
 
 
