@@ -228,8 +228,11 @@ def test_torch_compile(bulk):
 
     ei, s = neighbor_list(d.positions, m.cutoff, cell=d.cell)
     eager = m(d.positions, d.numbers, cell=d.cell, edge_index=ei, shifts=s)
+    # inductor's vectorized C++ codegen asserts on a float64 scatter-add in this graph (a torch
+    # bug, not ours); scalar codegen compiles the same graph
     compiled = torch.compile(m)
-    out = compiled(d.positions, d.numbers, cell=d.cell, edge_index=ei, shifts=s)
+    with torch._inductor.config.patch({"cpp.simdlen": 1}):
+        out = compiled(d.positions, d.numbers, cell=d.cell, edge_index=ei, shifts=s)
     assert torch.allclose(out["energy"], eager["energy"], atol=1e-10)
     assert torch.allclose(out["forces"], eager["forces"], atol=1e-10)
 

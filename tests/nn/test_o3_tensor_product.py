@@ -208,3 +208,25 @@ def test_empty_batch_and_extra_leading_dimensions():
     w = torch.randn(6, tp.weight_numel, dtype=torch.float64)
     out = tp(x1.view(2, 3, -1), x2.view(2, 3, -1), w.view(2, 3, -1))
     assert torch.allclose(out.view(6, -1), tp(x1, x2, w), atol=1e-14)
+
+
+@pytest.mark.parametrize("kernel", ["sparse", "batched"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_second_derivatives(kernel, shared, monkeypatch):
+    """Training on forces differentiates the product twice: both channel-wise kernels must
+    give exact second derivatives (gradgradcheck in float64), not only first ones."""
+    import symmetries.nn._o3_tensor_product as tpmod
+    from symmetries.nn import TensorProduct
+
+    if kernel == "batched":  # the GPU kernel, run on the CPU
+        monkeypatch.setattr(tpmod, "SparseChannelwiseProduct", tpmod.ChannelwiseProduct)
+    ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 1, "uvu"), (1, 1, 0, "uvu")]
+    tp = TensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o", ins, shared_weights=shared).double()
+    gen = torch.Generator().manual_seed(0)
+    x1 = torch.randn(3, 8, dtype=torch.float64, generator=gen).requires_grad_()
+    x2 = torch.randn(3, 4, dtype=torch.float64, generator=gen).requires_grad_()
+    if shared:
+        assert torch.autograd.gradgradcheck(lambda a, b: tp(a, b), (x1, x2))
+    else:
+        w = torch.randn(3, tp.weight_numel, dtype=torch.float64, generator=gen).requires_grad_()
+        assert torch.autograd.gradgradcheck(tp, (x1, x2, w))

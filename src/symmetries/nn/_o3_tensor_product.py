@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..o3 import Irreps, wigner_3j
-from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct
+from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
 from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
 
@@ -264,7 +264,7 @@ class TensorProduct(nn.Module):
 
     @staticmethod
     def _with_pairs(plan, C):
-        """Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`."""
+        r"""Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`."""
         nonzero = (C != 0).any(0).tolist()
         pairs = []
         for k0, d3, r0, nr, a0 in plan.outs:
@@ -322,7 +322,9 @@ class TensorProduct(nn.Module):
         for gi, g in enumerate(self._groups):
             A = x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)
             plan = self._plans.get(gi)
-            if plan is not None:
+            if plan is not None and torch.compiler.is_compiling():
+                Z = channelwise_reference(x1, w, A, plan)  # plain ops: inductor fuses them itself
+            elif plan is not None:  # eager: the hand-written kernels
                 kernel = SparseChannelwiseProduct if x1.device.type == "cpu" else ChannelwiseProduct
                 Z = kernel.apply(x1, w, A, plan)
             else:

@@ -49,6 +49,33 @@ def _weights(w, offset, P, U):
     return w[..., offset:offset + P * U].reshape(-1, P, U)
 
 
+def channelwise_reference(x1, w, A, plan: ChannelwisePlan) -> torch.Tensor:
+    """The product ``Z = A X`` of :class:`ChannelwiseProduct` with out-of-place autograd ops,
+    ``(B, K, U)``: what the kernels' backward passes differentiate when a second
+    derivative is asked for (``create_graph=True``, e.g. training a potential on forces)."""
+    B, U = x1.shape[0], plan.mul
+    prods = []
+    for start, d1, P, offset, _ in plan.blocks:
+        xb = x1[:, start:start + U * d1].reshape(B, U, d1).transpose(1, 2)  # (B, d1, U)
+        prods.append(xb[:, None] * _weights(w, offset, P, U)[:, :, None])  # (B, P, d1, U)
+    X = torch.cat([prods[b][:, p] for b, p in plan.order], dim=1)  # (B, D, U)
+    return torch.cat([torch.bmm(A[:, a0:a0 + d3 * nr].reshape(B, d3, nr), X[:, r0:r0 + nr])
+                      for _, d3, r0, nr, a0 in sorted(plan.outs)], dim=1)
+
+
+def differentiable_backward(inputs, needs, gZ, plan: ChannelwisePlan):
+    """Input gradients of ``<gZ, Z(x1, w, A)>`` that autograd can differentiate again."""
+    wrt = [t for t, need in zip(inputs, needs) if need]
+    with torch.enable_grad():
+        Z = channelwise_reference(*inputs, plan)
+        grads = iter(torch.autograd.grad(Z, wrt, gZ, create_graph=True, allow_unused=True))
+    out = []
+    for t, need in zip(inputs, needs):
+        g = next(grads) if need else None
+        out.append(torch.zeros_like(t) if need and g is None else g)
+    return (*out, None)
+
+
 class ChannelwiseProduct(torch.autograd.Function):
     """``(x1 (B, d1), w (B, n) or (n,), A (B, sum_o d3 * rows_o))`` -> ``Z (B, K, U)``."""
 
@@ -77,6 +104,8 @@ class ChannelwiseProduct(torch.autograd.Function):
     def backward(ctx, gZ):
         x1, w, A, *Xs = ctx.saved_tensors
         plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
+            return differentiable_backward((x1, w, A), ctx.needs_input_grad[:3], gZ, plan)
         B, U = x1.shape[0], plan.mul
         need_x1, need_w, need_A = ctx.needs_input_grad[:3]
         gx1 = torch.zeros_like(x1) if need_x1 else None

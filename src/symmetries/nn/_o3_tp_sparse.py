@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from ._o3_tp_kernels import ChannelwisePlan
+from ._o3_tp_kernels import ChannelwisePlan, differentiable_backward
 
 
 def _rows(plan: ChannelwisePlan, per_block):
@@ -48,15 +48,17 @@ class SparseChannelwiseProduct(torch.autograd.Function):
             for r, col in rest:
                 z.addcmul_(X[r], AT[col])
             Z.append(z)
-        ctx.save_for_backward(AT, *xs, *ws, *prods)
+        ctx.save_for_backward(x1, w, A, AT, *xs, *ws, *prods)
         ctx.plan, ctx.shapes = plan, (x1.shape, w.shape, A.shape)
         return torch.stack(Z).transpose(0, 1)
 
     @staticmethod
     def backward(ctx, gZ):
         plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
+            return differentiable_backward(ctx.saved_tensors[:3], ctx.needs_input_grad[:3], gZ, plan)
         nb = len(plan.blocks)
-        AT, saved = ctx.saved_tensors[0], ctx.saved_tensors[1:]
+        AT, saved = ctx.saved_tensors[3], ctx.saved_tensors[4:]
         xs, ws, prods = saved[:nb], saved[nb:2 * nb], saved[2 * nb:]
         (B, _), U = ctx.shapes[0], plan.mul
         gZ = gZ.transpose(0, 1).contiguous()  # (K, B, U)
