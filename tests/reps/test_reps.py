@@ -142,3 +142,19 @@ def test_per_sample_action():
     y = V.act(g, x)
     for i in range(4):
         assert torch.allclose(y[i], x[i] @ g[i].T)
+
+
+def test_wigner_d_accurate_near_the_poles():
+    """Y-X-Y angles of rotations near the identity or a half-turn about x (beta ~ 0 or pi)
+    stay accurate: D^l(R) is a homomorphism to 1e-12 there too."""
+    gen = torch.Generator().manual_seed(0)
+    L = G.so_generators(3)
+    tiny = torch.linalg.matrix_exp(1e-7 * torch.einsum("na,aij->nij", torch.randn(64, 3, generator=gen,
+                                                                                   dtype=torch.float64), L))
+    flip = torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))
+    R = torch.cat([tiny, tiny @ flip])
+    S = G.SO3().sample(128, generator=gen)
+    for l in (2, 5):
+        D = irrep(G.SO3(), l)
+        assert torch.allclose(D(R @ S), D(R) @ D(S), atol=1e-12)
+        assert torch.allclose(D(S @ R), D(S) @ D(R), atol=1e-12)

@@ -58,7 +58,7 @@ def matrix_to_angles(R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     r"""Y-X-Y Euler angles :math:`(\alpha, \beta, \gamma)` with
     :math:`R = R_y(\alpha) R_x(\beta) R_y(\gamma)` for rotation matrices ``(..., 3, 3)``."""
     y = R[..., :, 1]  # R e_y = R_y(alpha) R_x(beta) e_y
-    beta = torch.acos(y[..., 1].clamp(-1, 1))
+    beta = torch.atan2(torch.hypot(y[..., 0], y[..., 2]), y[..., 1])  # acos(y_1) loses digits near the poles
     alpha = torch.atan2(y[..., 0], y[..., 2])
     Ra = angles_to_matrix(alpha, beta, torch.zeros_like(alpha))
     rest = Ra.transpose(-1, -2) @ R  # = R_y(gamma)
