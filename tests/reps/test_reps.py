@@ -158,3 +158,17 @@ def test_wigner_d_accurate_near_the_poles():
         D = irrep(G.SO3(), l)
         assert torch.allclose(D(R @ S), D(R) @ D(S), atol=1e-12)
         assert torch.allclose(D(S @ R), D(S) @ D(R), atol=1e-12)
+
+
+@pytest.mark.parametrize("angle", [1e-3, 0.03, 0.042, 1.0, 3.1])
+def test_axis_rotations_exact_for_small_angles(angle):
+    """Rotations by small angles (where torch.linalg.matrix_exp loses ~1e-10 in float64) are
+    exact to rounding: l = 1 against the closed form, l = 3 against D(a) D(b) = D(a + b)."""
+    from symmetries.reps._so3 import axis_rotation
+
+    t = torch.tensor([angle], dtype=torch.float64)
+    c, s = float(torch.cos(t)), float(torch.sin(t))
+    closed = torch.tensor([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=torch.float64)
+    assert torch.allclose(axis_rotation(1, 1, t)[0], closed, atol=1e-15, rtol=0)
+    half = axis_rotation(3, 0, t / 2)[0]
+    assert torch.allclose(half @ half, axis_rotation(3, 0, t)[0], atol=1e-14, rtol=0)
