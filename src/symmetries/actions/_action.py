@@ -71,9 +71,8 @@ def _flat_distance(a, b):
         errs.append(d.reshape(d.shape[0], -1).amax(1) if d.dim() else d.reshape(1))
         s = y.abs()
         scales.append(s.reshape(s.shape[0], -1).amax(1) if s.dim() else s.reshape(1))
-    err = torch.stack([e.max() for e in errs]) if len(errs) > 1 and len({e.shape for e in errs}) > 1 else None
-    if err is not None:  # tensors with different leading sizes: reduce to one number
-        return err.max()[None], torch.stack([s.max() for s in scales]).max()[None]
+    if len({e.shape for e in errs}) > 1:  # tensors with different leading sizes: reduce to one number
+        return torch.stack([e.max() for e in errs]).max()[None], torch.stack([s.max() for s in scales]).max()[None]
     return torch.stack(errs).amax(0), torch.stack(scales).amax(0)
 
 

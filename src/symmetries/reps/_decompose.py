@@ -49,8 +49,6 @@ def decompose(rep: Rep, max_index: int | None = None) -> Decomposition:
     if max_index is None:
         max_index = rep.dim
     candidates = irreps(G, max_index)
-    if isinstance(G.order, int) is False and G.order is None and hasattr(G, "n") and G.n == 3:
-        candidates = [r for r in candidates if r.dim <= rep.dim]
     blocks, found, mults = [], [], []
     covered = 0
     for pi in candidates:
