@@ -167,17 +167,29 @@ def test_cross_check_channelwise_and_mixed(e3nn_o3):
     assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
 
 
-@pytest.mark.parametrize("kernel", ["sparse", "batched"])
-@pytest.mark.parametrize("shared", [False, True])
-def test_channelwise_kernels_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared, kernel):
-    """Both hand-written channel-wise kernels (the CPU sparse one, and the batched-product one
-    used on GPUs, here over several chunks, one partial) against e3nn, values and gradients."""
+def _use_kernel(monkeypatch, kernel):
+    """Make every channel-wise product in this test run on ``kernel``: the numba loops, the
+    sparse PyTorch kernel (CPU without numba) or the batched-product one (GPUs without Triton),
+    here over several chunks, one of them partial."""
     import symmetries.nn._o3_tensor_product as module
     import symmetries.nn._o3_tp_kernels as kernels
 
-    if kernel == "batched":
-        monkeypatch.setattr(module, "SparseChannelwiseProduct", kernels.ChannelwiseProduct)
-        monkeypatch.setattr(kernels, "CHUNK", 3)
+    if kernel == "numba":
+        pytest.importorskip("numba")
+    cls = {"numba": module.NumbaChannelwiseProduct, "sparse": module.SparseChannelwiseProduct,
+           "batched": kernels.ChannelwiseProduct}[kernel]
+    monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
+    monkeypatch.setattr(kernels, "CHUNK", 3)
+
+
+KERNELS = ["numba", "sparse", "batched"]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("shared", [False, True])
+def test_channelwise_kernels_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared, kernel):
+    """Every channel-wise kernel against e3nn, values and gradients."""
+    _use_kernel(monkeypatch, kernel)
     ours = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=shared)
     assert ours._plans, "this layout should use the channel-wise kernel"
     ins = [tuple(i[:5]) for i in ours.instructions]
@@ -192,6 +204,36 @@ def test_channelwise_kernels_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shar
         grads.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
     for a, b in zip(*grads):
         assert (a - b).abs().max() < 1e-11
+
+
+def _mixed_product(shared):
+    """Channel-wise paths that skip an input block and share an output block with a 'uvw'
+    group, so the plan's weights are not one consecutive range and its output is summed."""
+    ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 2, "uvw"), (2, 1, 2, "uvu"), (2, 2, 1, "uvu", True, 0.5),
+           (2, 0, 1, "uvu")]
+    return TensorProduct("4x0e + 3x1e + 4x1o", "0e + 1o + 1e", "4x0e + 4x1o + 4x1e", ins, shared_weights=shared)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("shared", [False, True])
+def test_compiled_cpu_kernel_matches_pytorch_kernel(monkeypatch, shared, dtype):
+    """The numba loops against the sparse PyTorch kernel on a mixed layout, over a batch that
+    is no multiple of the loops' tile (4) and split over threads: values and gradients."""
+    pytest.importorskip("numba")
+    tp = _mixed_product(shared).to(dtype)
+    assert tp._plans, "this layout should use the channel-wise kernel"
+    n = 203
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
+    w = torch.randn(*(() if shared else (n,)), tp.weight_numel, dtype=dtype)
+    results = []
+    for kernel in ("numba", "sparse"):
+        _use_kernel(monkeypatch, kernel)
+        leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
+        out = tp(*leaves)
+        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
+    tol = 1e-12 if dtype == torch.float64 else 1e-3
+    for a, b in zip(*results):
+        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
 
 
 def test_empty_batch_and_extra_leading_dimensions():
@@ -210,16 +252,12 @@ def test_empty_batch_and_extra_leading_dimensions():
     assert torch.allclose(out.view(6, -1), tp(x1, x2, w), atol=1e-14)
 
 
-@pytest.mark.parametrize("kernel", ["sparse", "batched"])
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("shared", [False, True])
 def test_second_derivatives(kernel, shared, monkeypatch):
-    """Training on forces differentiates the product twice: both channel-wise kernels must
+    """Training on forces differentiates the product twice: every channel-wise kernel must
     give exact second derivatives (gradgradcheck in float64), not only first ones."""
-    import symmetries.nn._o3_tensor_product as tpmod
-    from symmetries.nn import TensorProduct
-
-    if kernel == "batched":  # the GPU kernel, run on the CPU
-        monkeypatch.setattr(tpmod, "SparseChannelwiseProduct", tpmod.ChannelwiseProduct)
+    _use_kernel(monkeypatch, kernel)
     ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 1, "uvu"), (1, 1, 0, "uvu")]
     tp = TensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o", ins, shared_weights=shared).double()
     gen = torch.Generator().manual_seed(0)

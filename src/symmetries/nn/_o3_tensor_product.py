@@ -32,7 +32,11 @@ from torch import nn
 
 from ..o3 import Irreps, wigner_3j
 from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
+from ._o3_tp_numba import NumbaChannelwiseProduct
+from ._o3_tp_numba import available as numba_available
 from ._o3_tp_sparse import SparseChannelwiseProduct
+from ._o3_tp_triton import TritonChannelwiseProduct
+from ._o3_tp_triton import available as triton_available
 from ._o3_util import as_batch, check_irreps_input
 
 _MODES = ("uvw", "uvu")
@@ -320,20 +324,26 @@ class TensorProduct(nn.Module):
         x1_blocks = torch.split(x1, self._dims1, dim=-1)
         blocks: dict[int, torch.Tensor] = {}
         for gi, g in enumerate(self._groups):
-            A = x2 @ getattr(self, f"_cg{gi}").to(x2.dtype)
-            plan = self._plans.get(gi)
-            if plan is not None and torch.compiler.is_compiling():
-                Z = channelwise_reference(x1, w, A, plan)  # plain ops: inductor fuses them itself
-            elif plan is not None:  # eager: the hand-written kernels
-                kernel = SparseChannelwiseProduct if x1.device.type == "cpu" else ChannelwiseProduct
-                Z = kernel.apply(x1, w, A, plan)
+            cg, plan = getattr(self, f"_cg{gi}"), self._plans.get(gi)
+            kernel = None if plan is None or torch.compiler.is_compiling() else _channelwise_kernel(x1)
+            if kernel in (NumbaChannelwiseProduct, TritonChannelwiseProduct):  # compiled: output in the irreps layout
+                Z = kernel.apply(x1, w, x2, cg, plan)
+                if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
+                    return Z.reshape(batch + (self.irreps_out.dim,))
+                zs = torch.split(Z, [g.mul * self.irreps_out[io].ir.dim for io in g.outs], 1)
             else:
-                A = A.view(B, g.width, g.contraction)
-                X = self._uvu_input(gi, g, x1_blocks, w, B) if g.mode == "uvu" else self._uvw_input(gi, g, x1_blocks, w, B)
-                Z = torch.bmm(A, X)  # (B, K, M): channels last
-            dims = [self.irreps_out[io].ir.dim for io in g.outs]
-            for io, z in zip(g.outs, torch.split(Z, dims, dim=1) if len(dims) > 1 else [Z]):
-                z = z.transpose(1, 2).reshape(B, g.mul * z.shape[1])
+                A = x2 @ cg.to(x2.dtype)
+                if kernel is not None:  # eager: the hand-written PyTorch kernels
+                    Z = kernel.apply(x1, w, A, plan)
+                elif plan is not None:  # compiling: plain ops, which inductor fuses itself
+                    Z = channelwise_reference(x1, w, A, plan)
+                else:
+                    A = A.view(B, g.width, g.contraction)
+                    X = self._uvu_input(gi, g, x1_blocks, w, B) if g.mode == "uvu" else self._uvw_input(gi, g, x1_blocks, w, B)
+                    Z = torch.bmm(A, X)  # (B, K, M): channels last
+                dims = [self.irreps_out[io].ir.dim for io in g.outs]
+                zs = [z.transpose(1, 2).reshape(B, g.mul * z.shape[1]) for z in torch.split(Z, dims, dim=1)]
+            for io, z in zip(g.outs, zs):
                 blocks[io] = blocks[io] + z if io in blocks else z
         parts = [blocks[i] if i in blocks else x1.new_zeros(B, mi.dim) for i, mi in enumerate(self.irreps_out)]
         out = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
@@ -379,6 +389,15 @@ class TensorProduct(nn.Module):
     def extra_repr(self):
         return (f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, {len(self.instructions)} paths, "
                 f"weight_numel={self.weight_numel}, shared_weights={self.shared_weights}")
+
+
+def _channelwise_kernel(x):
+    """The fastest eager kernel for ``x``'s device and dtype: generated Triton on CUDA, numba
+    loops on the CPU (each when installed, for float32 and float64), else PyTorch kernels."""
+    compiled = x.dtype in (torch.float32, torch.float64)
+    if x.device.type != "cpu":
+        return TritonChannelwiseProduct if compiled and triton_available(x) else ChannelwiseProduct
+    return NumbaChannelwiseProduct if compiled and numba_available() else SparseChannelwiseProduct
 
 
 class FullyConnectedTensorProduct(TensorProduct):

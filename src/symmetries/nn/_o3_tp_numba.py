@@ -1,0 +1,215 @@
+r"""The channel-wise (``uvu``) tensor product on the CPU as a compiled loop (numba, optional).
+
+Same contraction as :class:`~symmetries.nn._o3_tp_kernels.ChannelwiseProduct`, written as a
+sum over the structurally nonzero 3j entries :math:`(j, k, r, C)` (83 for ``0e+1o+2e (x)
+sh(l<=2)``: the real basis makes them very sparse):
+
+.. math::
+
+    X_{b r u} = x_{b, u, c(r)}\, w_{b, p(r), u}, \qquad
+    z_{b, u, k} = \sum_{(j, k, r, C)} C\, y_{b j}\, X_{b r u}
+
+Samples are taken :data:`TILE` at a time. Each tile gathers its inputs into channels-last
+rows ``(components, TILE * U)`` in cache, runs every term as one unit-stride multiply-add
+over those rows (long enough to vectorize and to pay for the loop's set-up), and scatters
+its output straight into the irreps layout. Nothing of size ``(B, rows, U)`` reaches memory
+and no transposes surround the kernel: that memory traffic, and PyTorch's transposes of
+``(U, 2l+1)`` blocks with their short inner dimension, are what bound the PyTorch
+formulations. The backward pass runs the same terms the other way:
+
+.. math::
+
+    \partial X_{b r u} \mathrel{+}= C\, y_{b j}\, \partial z_{b u k}, \quad
+    \partial y_{b j} \mathrel{+}= C \sum_u \partial z_{b u k} X_{b r u}, \quad
+    \partial x_{b, u, c(r)} = \sum_r \partial X_{b r u}\, w_{b p(r) u}, \quad
+    \partial w_{b p u} = \sum_{r:\, p(r) = p} \partial X_{b r u}\, x_{b, u, c(r)}.
+
+numba ships its own LLVM, so nothing is compiled at install time; the loops are compiled on
+first use and cached on disk. The batch is split over PyTorch's threads. Without numba the
+PyTorch kernels are used.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from ._o3_tp_kernels import ChannelwisePlan
+from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_gradient
+
+try:
+    import numba
+except ImportError:  # optional: ``pip install symmetries[fast]``
+    numba = None
+
+#: samples per tile: rows of TILE * U channels amortize each term's loop set-up, and a tile's
+#: rows (about 50 of them) stay in the L1/L2 cache
+TILE = 4
+
+
+def available() -> bool:
+    return numba is not None
+
+
+def _ranges(B):
+    """Contiguous ranges of the batch, one per PyTorch thread (at least 64 samples each)."""
+    n = max(1, min(torch.get_num_threads(), B // 64))
+    return [(B * i // n, B * (i + 1) // n) for i in range(n)]
+
+
+_POOL = None
+
+
+def _run(kernel, calls):
+    """``kernel(*args)`` for each ``args`` in ``calls``, in threads (the kernels release the GIL;
+    numba's own threading layers would start a second pool that spins beside PyTorch's)."""
+    if len(calls) == 1:
+        kernel(*calls[0])
+        return
+    global _POOL
+    if _POOL is None or _POOL._max_workers < len(calls):
+        _POOL = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries-tp")
+    for future in [_POOL.submit(kernel, *args) for args in calls]:
+        future.result()
+
+
+if numba is not None:
+    _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+
+    # Tiles are (rows, TILE, U) arrays, filled with the sample i and the channel u as range
+    # indices (no negative-index wrap-around checks, so the loops vectorize); the terms run over
+    # 2-d views (rows, TILE * U) of the same memory, one long unit-stride loop each.
+    @_jit
+    def _load(b0, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y):  # pragma: no cover - compiled
+        """Tiles of samples ``b0 .. b0 + m``: inputs ``x``, products ``X``, ``y`` broadcast in ``Y``."""
+        U = x.shape[2]
+        w_step = 1 if w3.shape[0] == x1.shape[0] else 0
+        for i in range(m):
+            b = b0 + i
+            for blk in range(in_blocks.shape[0]):
+                start, d, c0 = in_blocks[blk, 0], in_blocks[blk, 1], in_blocks[blk, 2]
+                for u in range(U):
+                    for e in range(d):
+                        x[c0 + e, i, u] = x1[b, start + u * d + e]
+            for r in range(rows_c.shape[0]):
+                c, p = rows_c[r], rows_p[r]
+                for u in range(U):
+                    X[r, i, u] = x[c, i, u] * w3[b * w_step, p, u]
+            for j in range(y.shape[1]):
+                v = y[b, j]
+                for u in range(U):
+                    Y[j, i, u] = v
+
+    @_jit
+    def _store(out, b, blocks, tile, i):  # pragma: no cover - compiled
+        """Sample ``i`` of a tile ``(components, TILE, U)`` into row ``b`` of ``out`` (irreps layout)."""
+        U = tile.shape[2]
+        for blk in range(blocks.shape[0]):
+            start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
+            for u in range(U):
+                for e in range(d):
+                    out[b, start + u * d + e] = tile[c0 + e, i, u]
+
+    @_jit
+    def _forward(b0, b1, out, x1, w3, y, in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, coef):  # pragma: no cover - compiled
+        U, dt, K = w3.shape[2], x1.dtype, out_blocks[-1, 1] + out_blocks[-1, 2]
+        x, X = np.empty((in_blocks[-1, 1] + in_blocks[-1, 2], TILE, U), dt), np.empty((rows_c.shape[0], TILE, U), dt)
+        Y, Z = np.empty((y.shape[1], TILE, U), dt), np.empty((K, TILE, U), dt)
+        X2, Y2, Z2 = X.reshape(X.shape[0], TILE * U), Y.reshape(Y.shape[0], TILE * U), Z.reshape(K, TILE * U)
+        c = coef.astype(dt)
+        for s in range(b0, b1, TILE):
+            m = min(TILE, b1 - s)
+            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y)
+            Z[:] = 0.0
+            for t in range(tj.shape[0]):
+                j, k, r, ct = tj[t], tk[t], tr[t], c[t]
+                for q in range(m * U):
+                    Z2[k, q] += ct * Y2[j, q] * X2[r, q]
+            for i in range(m):
+                _store(out, s + i, out_blocks, Z, i)
+
+    @_jit
+    def _backward(b0, b1, gx1, gw3, gy, x1, w3, y, grad, in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr,
+                  coef):  # pragma: no cover - compiled
+        U, dt = w3.shape[2], x1.dtype
+        C, K = in_blocks[-1, 1] + in_blocks[-1, 2], out_blocks[-1, 1] + out_blocks[-1, 2]
+        R, J = rows_c.shape[0], y.shape[1]
+        w_step = 1 if w3.shape[0] == x1.shape[0] else 0
+        per_sample = gw3.shape[0] == x1.shape[0]  # else one row for this range (shared weights)
+        x, X, Y = np.empty((C, TILE, U), dt), np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
+        g, gx = np.empty((K, TILE, U), dt), np.empty((C, TILE, U), dt)
+        gX, gY = np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
+        X2, Y2, g2 = X.reshape(R, TILE * U), Y.reshape(J, TILE * U), g.reshape(K, TILE * U)
+        gX2, gY2 = gX.reshape(R, TILE * U), gY.reshape(J, TILE * U)
+        c = coef.astype(dt)
+        for s in range(b0, b1, TILE):
+            m = min(TILE, b1 - s)
+            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y)
+            for i in range(m):
+                for blk in range(out_blocks.shape[0]):
+                    start, d, k0 = out_blocks[blk, 0], out_blocks[blk, 1], out_blocks[blk, 2]
+                    for u in range(U):
+                        for e in range(d):
+                            g[k0 + e, i, u] = grad[s + i, start + u * d + e]
+            gX[:] = 0.0
+            gY[:] = 0.0
+            gx[:] = 0.0
+            for t in range(tj.shape[0]):
+                j, k, r, ct = tj[t], tk[t], tr[t], c[t]
+                for q in range(m * U):
+                    gk = ct * g2[k, q]
+                    gX2[r, q] += gk * Y2[j, q]
+                    gY2[j, q] += gk * X2[r, q]
+            for i in range(m):
+                b = s + i
+                gb = b if per_sample else 0
+                if per_sample:
+                    gw3[b] = 0.0
+                for r in range(R):
+                    cr, p = rows_c[r], rows_p[r]
+                    for u in range(U):
+                        gx[cr, i, u] += gX[r, i, u] * w3[b * w_step, p, u]
+                        gw3[gb, p, u] += gX[r, i, u] * x[cr, i, u]
+                _store(gx1, b, in_blocks, gx, i)
+                for j in range(J):
+                    acc = gY[j, i, 0]
+                    for u in range(1, U):
+                        acc += gY[j, i, u]
+                    gy[b, j] = acc
+
+
+class NumbaChannelwiseProduct(torch.autograd.Function):
+    """``(x1 (B, d1), w (B, n) or (n,), y (B, d2), cg (d2, n_cols) float64)`` -> ``(B, sum_o U * d3)``:
+    the plan's output blocks side by side, each in the irreps layout ``(U, d3)``. CPU tensors."""
+
+    @staticmethod
+    def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
+        x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan), y.detach().contiguous()
+        tables = term_tables(plan, cg)
+        out = x1.new_empty(x1.shape[0], plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
+        args = (out.numpy(), x1c.numpy(), w3.numpy(), yc.numpy(), *tables)
+        _run(_forward, [(b0, b1, *args) for b0, b1 in _ranges(x1.shape[0])])
+        ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
+        ctx.plan, ctx.tables = plan, tables
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, w, y, cg, x1c, w3, yc = ctx.saved_tensors
+        plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
+            return reference_backward(ctx, grad)
+        B, ranges = x1.shape[0], _ranges(x1.shape[0])
+        covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
+        gx1 = torch.empty_like(x1c) if covered else torch.zeros_like(x1c)  # zero where the plan reads nothing
+        gy = torch.empty_like(yc)
+        per_sample = w.dim() == 2
+        gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(ranges), *w3.shape[1:])
+        args = (x1c.numpy(), w3.numpy(), yc.numpy(), grad.detach().contiguous().numpy(), *ctx.tables)
+        _run(_backward, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(), *args)
+                         for i, (b0, b1) in enumerate(ranges)])
+        need_x1, need_w, need_y = ctx.needs_input_grad[:3]
+        return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
+                gy if need_y else None, None, None)

@@ -1,0 +1,109 @@
+r"""A channel-wise plan as flat tables of 3j terms, shared by the compiled CPU and GPU kernels.
+
+The kernels compute, for the structurally nonzero 3j entries :math:`(j, k, r, C)` of a
+:class:`~symmetries.nn._o3_tp_kernels.ChannelwisePlan`,
+
+.. math::
+
+    z_{b, u, k} = \sum_{(j, k, r, C)} C\, y_{b j}\, x_{b, u, c(r)}\, w_{b, p(r), u}
+
+reading ``x1`` and writing the output in the irreps layout, with the weights of the plan's
+paths as ``(B or 1, paths, U)``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ._o3_tp_kernels import ChannelwisePlan, differentiable_backward
+
+
+def term_tables(plan: ChannelwisePlan, cg: torch.Tensor):
+    """The tables of :func:`_tables` for the plan's 3j matrix ``cg`` ``(d2, columns of A)``."""
+    return _tables(plan, cg.detach().to("cpu", torch.float64).numpy().tobytes(), tuple(cg.shape))
+
+
+@lru_cache(maxsize=None)
+def _tables(plan: ChannelwisePlan, cg: bytes, shape: tuple):
+    """Index tables, as int64 arrays (and the coefficients, float64):
+
+    - per input block: its first column in ``x1``, ``2l+1``, and its first component in the tiles;
+    - per output block: the same in the output ``(B, sum_o U * (2l+1))`` (blocks in plan order);
+    - per row: its input component and its path in the weights ``(B, paths, U)``;
+    - per term: ``j`` (component of the second input), ``k``, row, and the 3j coefficient.
+
+    ``cg`` holds the bytes of the plan's float64 ``(d2, columns of A)`` 3j matrix.
+    """
+    C = np.frombuffer(cg, dtype=np.float64).reshape(shape)
+    U = plan.mul
+    in_blocks, first_c, first_p = [], [0], [0]
+    for start, d1, P, _, _ in plan.blocks:
+        in_blocks.append((start, d1, first_c[-1]))
+        first_c.append(first_c[-1] + d1)
+        first_p.append(first_p[-1] + P)
+    out_blocks, o0, k0 = [], 0, 0
+    for _, d3, _, _, _ in plan.outs:
+        out_blocks.append((o0, d3, k0))
+        o0, k0 = o0 + U * d3, k0 + d3
+    rows_c, rows_p = [], []
+    for b, p in plan.order:
+        d1 = plan.blocks[b][1]
+        rows_c += [first_c[b] + c for c in range(d1)]
+        rows_p += [first_p[b] + p] * d1
+    terms = [(j, k, r, C[j, col]) for k, pairs in enumerate(plan.pairs) for r, col in pairs
+             for j in np.flatnonzero(C[:, col])]
+    ints = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+    tj, tk, tr, coef = zip(*terms)
+    return (*(ints(t) for t in (in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr)), np.asarray(coef, dtype=np.float64))
+
+
+def _spans(plan: ChannelwisePlan):
+    """Column ranges of the plan's weights, one per input block; consecutive ones merged."""
+    spans = []
+    for _, _, P, o, _ in plan.blocks:
+        if spans and spans[-1][1] == o:
+            spans[-1] = (spans[-1][0], o + P * plan.mul)
+        else:
+            spans.append((o, o + P * plan.mul))
+    return spans
+
+
+def path_weights(w, plan: ChannelwisePlan):
+    """The plan's weights ``(B, n)`` or shared ``(n,)`` as a contiguous ``(B or 1, paths, U)``."""
+    w = w.reshape(-1, w.shape[-1])
+    paths = sum(P for _, _, P, _, _ in plan.blocks)
+    return torch.cat([w[:, a:b] for a, b in _spans(plan)], 1).view(w.shape[0], paths, plan.mul)
+
+
+def weight_gradient(gw3, plan: ChannelwisePlan, w):
+    """Inverse of :func:`path_weights` (summed over the ranges' rows for shared weights)."""
+    if w.dim() == 1:
+        gw3 = gw3.sum(0, keepdim=True)
+    gw, spans = gw3.reshape(gw3.shape[0], gw3.shape[1] * gw3.shape[2]), _spans(plan)
+    if spans != [(0, w.shape[-1])]:  # the plan does not use all the weights, in order
+        full, c0 = gw.new_zeros(gw.shape[0], w.shape[-1]), 0
+        for a, b in spans:
+            full[:, a:b] = gw[:, c0:c0 + b - a]
+            c0 += b - a
+        gw = full
+    return gw.reshape(w.shape)
+
+
+def reference_backward(ctx, grad):
+    """Gradients that autograd can differentiate again, through the PyTorch reference."""
+    x1, w, y, cg = ctx.saved_tensors[:4]
+    plan = ctx.plan
+    B, U = grad.shape[0], plan.mul
+    parts, o0 = [], 0
+    for _, d3, _, _, _ in plan.outs:  # the (B, K, U) layout of the PyTorch kernels
+        parts.append(grad[:, o0:o0 + U * d3].view(B, U, d3).transpose(1, 2))
+        o0 += U * d3
+    need_x1, need_w, need_y = ctx.needs_input_grad[:3]
+    with torch.enable_grad():
+        A = y @ cg.to(y.dtype)
+        gx1, gw, gA, _ = differentiable_backward((x1, w, A), (need_x1, need_w, need_y), torch.cat(parts, 1), plan)
+        gy = torch.autograd.grad(A, y, gA, create_graph=True) if need_y else (None,)
+    return gx1, gw, gy[0], None, None

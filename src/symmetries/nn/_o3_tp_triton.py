@@ -1,0 +1,168 @@
+r"""The channel-wise (``uvu``) tensor product on CUDA as generated Triton kernels (optional).
+
+For a plan's 3j terms :math:`(j, k, r, C)` (see :mod:`._o3_tp_terms`) the forward kernel is
+written out term by term, every index a constant:
+
+.. math::
+
+    z_{e, u, k} = \sum_{(j, k, r, C)} C\, y_{e j}\, x_{e, u, c(r)}\, w_{e, p(r), u}
+
+One program holds a block of edges and all ``U`` channels in registers: it reads each input
+once, sums the terms, and writes each output once, so the kernel moves the minimum of
+memory (inputs, weights, outputs) and nothing of size ``(E, rows, U)`` exists. The backward
+kernel is generated the same way:
+
+.. math::
+
+    \partial X_{e r u} = \sum_{(j, k, r, C)} C\, y_{e j}\, \partial z_{e u k}, \quad
+    \partial y_{e j} = \sum_{(j, k, r, C)} C \sum_u \partial z_{e u k} X_{e r u}, \\
+    \partial x_{e, u, c} = \sum_{r:\, c(r) = c} \partial X_{e r u}\, w_{e p(r) u}, \quad
+    \partial w_{e p u} = \sum_{r:\, p(r) = p} \partial X_{e r u}\, x_{e, u, c(r)}.
+
+Triton compiles the kernels for the GPU at first use (PyTorch ships Triton; nothing is
+compiled at install time). Second derivatives go through the PyTorch reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+from collections import defaultdict
+from functools import lru_cache
+
+import torch
+
+from ._o3_tp_kernels import ChannelwisePlan
+from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_gradient
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # CPU-only PyTorch builds
+    triton = tl = None
+
+
+def available(x: torch.Tensor) -> bool:
+    return triton is not None and x.is_cuda
+
+
+def _block(U):
+    """Edges per program: about 256 values per tile, so each thread holds a few of each."""
+    width = triton.next_power_of_2(U)
+    return width, max(1, 256 // width)
+
+
+def _source(tables, U, d2, name):
+    """Python source of the forward and backward kernels of one plan (``d2``: width of ``y``).
+    The 3j coefficients are read from a tensor of the inputs' dtype, not written as literals
+    (Triton would round float literals to float32)."""
+    in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, _ = tables
+    comps = [(int(s) + e, int(d)) for s, d, _ in in_blocks.tolist() for e in range(d)]  # (column, stride)
+    outs = [(int(s) + e, int(d)) for s, d, _ in out_blocks.tolist() for e in range(d)]
+    by_k, by_r, by_j = defaultdict(list), defaultdict(list), defaultdict(list)
+    for t, (j, k, r) in enumerate(zip(tj.tolist(), tk.tolist(), tr.tolist())):
+        by_k[k].append((j, r, t))
+        by_r[r].append((j, k, t))
+        by_j[j].append((k, r, t))
+    rows = list(zip(rows_c.tolist(), rows_p.tolist()))
+    P = max(p for _, p in rows) + 1
+    W, BE = _block(U)
+
+    def total(parts, zero):
+        return " + ".join(parts) if parts else f"tl.zeros_like({zero})"
+
+    head = [
+        "    pid = tl.program_id(0)",
+        f"    e1 = (pid * {BE} + tl.arange(0, {BE})).to(tl.int64)",
+        "    e = e1[:, None]",
+        f"    u = tl.arange(0, {W})[None, :]",
+        "    live1 = e1 < n_edges",
+        "    live = e < n_edges",
+        f"    mask = live & (u < {U})",
+        *[f"    c{t} = tl.load(coef_ptr + {t})" for t in range(len(tj))],
+        *[f"    x{c} = tl.load(x1_ptr + e * d1 + {col} + u * {d}, mask=mask, other=0.0)" for c, (col, d) in enumerate(comps)],
+        *[f"    w{p} = tl.load(w_ptr + e * w_stride + {p * U} + u, mask=mask, other=0.0)" for p in range(P)],
+        *[f"    y{j} = tl.load(y_ptr + e * {d2} + {j}, mask=live, other=0.0)" for j in range(d2)],
+        *[f"    X{r} = x{c} * w{p}" for r, (c, p) in enumerate(rows)],
+    ]
+    fwd = [f"def {name}_forward(x1_ptr, w_ptr, y_ptr, coef_ptr, out_ptr, n_edges, d1, w_stride, d_out):", *head]
+    for k, (col, d) in enumerate(outs):
+        fwd.append(f"    z = {total([f'(c{t} * y{j}) * X{r}' for j, r, t in by_k[k]], 'x0')}")
+        fwd.append(f"    tl.store(out_ptr + e * d_out + {col} + u * {d}, z, mask=mask)")
+    bwd = [f"def {name}_backward(x1_ptr, w_ptr, y_ptr, coef_ptr, grad_ptr, gx1_ptr, gw_ptr, gy_ptr, n_edges, d1, w_stride,"
+           " d_out, gw_stride):", *head]
+    bwd += [f"    g{k} = tl.load(grad_ptr + e * d_out + {col} + u * {d}, mask=mask, other=0.0)" for k, (col, d) in enumerate(outs)]
+    bwd += [f"    gX{r} = {total([f'(c{t} * y{j}) * g{k}' for j, k, t in by_r[r]], 'x0')}" for r in range(len(rows))]
+    for j in range(d2):
+        parts = [f"c{t} * tl.sum(g{k} * X{r}, axis=1)" for k, r, t in by_j[j]]
+        bwd.append(f"    tl.store(gy_ptr + e1 * {d2} + {j}, {total(parts, 'tl.sum(x0, axis=1)')}, mask=live1)")
+    for c, (col, d) in enumerate(comps):
+        parts = [f"gX{r} * w{p}" for r, (rc, p) in enumerate(rows) if rc == c]
+        bwd.append(f"    tl.store(gx1_ptr + e * d1 + {col} + u * {d}, {total(parts, 'x0')}, mask=mask)")
+    for p in range(P):
+        parts = [f"gX{r} * x{c}" for r, (c, rp) in enumerate(rows) if rp == p]
+        bwd.append(f"    tl.store(gw_ptr + e * gw_stride + {p * U} + u, {total(parts, 'x0')}, mask=mask)")
+    return "\n".join(["@triton.jit", *fwd, "", "", "@triton.jit", *bwd, ""])
+
+
+@lru_cache(maxsize=None)
+def _kernels(tables_key, U, d2):
+    """Define the kernels of one plan (Triton compiles them at their first launch)."""
+    tables = _TABLES[tables_key]
+    name = "tp_" + tables_key[:12]
+    source = _source(tables, U, d2, name)
+    filename = f"<symmetries-tensor-product-{tables_key[:12]}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for inspect.getsource
+    scope = {"triton": triton, "tl": tl}
+    exec(compile(source, filename, "exec"), scope)
+    return scope[f"{name}_forward"], scope[f"{name}_backward"]
+
+
+_TABLES: dict = {}
+
+
+def _plan_kernels(plan: ChannelwisePlan, cg, like):
+    """The kernels and the 3j coefficients (in ``like``'s dtype and device) of a plan."""
+    tables = term_tables(plan, cg)
+    key = hashlib.sha1(b"".join(t.tobytes() for t in tables) + str(plan.mul).encode()).hexdigest()
+    _TABLES.setdefault(key, tables)
+    coef = torch.as_tensor(tables[-1], dtype=like.dtype, device=like.device)
+    return (*_kernels(key, plan.mul, cg.shape[0]), coef)
+
+
+class TritonChannelwiseProduct(torch.autograd.Function):
+    """``(x1 (E, d1), w (E, n) or (n,), y (E, d2), cg (d2, n_cols))`` -> ``(E, sum_o U * d3)``: the
+    plan's output blocks side by side, each in the irreps layout ``(U, d3)``. CUDA tensors."""
+
+    @staticmethod
+    def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
+        forward, _, coef = _plan_kernels(plan, cg, x1)
+        x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan), y.detach().contiguous()
+        E = x1.shape[0]
+        out = x1.new_empty(E, plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
+        if E:
+            forward[(triton.cdiv(E, _block(plan.mul)[1]),)](
+                x1c, w3, yc, coef, out, E, x1c.shape[1], w3[0].numel() if w3.shape[0] == E else 0, out.shape[1])
+        ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
+        ctx.plan = plan
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, w, y, cg, x1c, w3, yc = ctx.saved_tensors
+        plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
+            return reference_backward(ctx, grad)
+        _, backward, coef = _plan_kernels(plan, cg, x1)
+        E = x1.shape[0]
+        covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
+        gx1 = torch.empty_like(x1c) if covered else torch.zeros_like(x1c)
+        gy = torch.empty_like(yc)
+        gw3 = w3.new_empty(E, *w3.shape[1:])  # per edge; summed below for shared weights
+        if E:
+            backward[(triton.cdiv(E, _block(plan.mul)[1]),)](
+                x1c, w3, yc, coef, grad.contiguous(), gx1, gw3, gy, E, x1c.shape[1],
+                w3[0].numel() if w3.shape[0] == E else 0, grad.shape[1], gw3[0].numel())
+        need_x1, need_w, need_y = ctx.needs_input_grad[:3]
+        return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
+                gy if need_y else None, None, None)
