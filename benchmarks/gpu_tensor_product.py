@@ -1,9 +1,10 @@
 """GPU speed and correctness of the channel-wise O(3) tensor product (MACE-like sizes).
 
     128x0e+128x1o+128x2e (x) sh(l<=3) -> every path to l<=3 ('uvu', 24 paths), per-edge
-    weights, 50k edges, float32: forward and forward+backward, eager and torch.compile,
-    side by side with e3nn 0.6 (eager) when it is importable; plus an O(3) equivariance
-    check on the device and the difference to e3nn.
+    weights, 50k edges, float32: forward and forward+backward of the default eager path (the
+    generated Triton kernels) and of the PyTorch batched-product kernel (what runs without
+    Triton), optionally torch.compile, side by side with e3nn 0.6 (eager) when it is
+    importable; plus an O(3) equivariance check on the device and the difference to e3nn.
 
     PYTHONPATH=src python benchmarks/gpu_tensor_product.py            # CUDA, < 3 minutes
     PYTHONPATH=src python benchmarks/gpu_tensor_product.py --quick    # CPU smoke test
@@ -100,13 +101,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CPU, 2k edges, no torch.compile unless --compile")
     parser.add_argument("--edges", type=int, default=None)
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile with --quick")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (about a minute to build)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args()
     device = torch.device("cpu" if args.quick or not torch.cuda.is_available() else "cuda")
     edges = args.edges or (2000 if device.type == "cpu" else 50000)
     repeats = 5 if device.type == "cpu" else 20
-    do_compile = device.type == "cuda" or args.compile
+    do_compile = args.compile
     torch.manual_seed(0)
     irreps_out, ins = channelwise(IRREPS_IN, IRREPS_SH, 3)
     ours = TensorProduct(IRREPS_IN, IRREPS_SH, irreps_out, ins, shared_weights=False).to(device)
@@ -115,7 +116,18 @@ def main():
     w = torch.randn(edges, ours.weight_numel, device=device)
     run = timer(device)
     rows = {}
+    t0 = time.perf_counter()
+    fwd_and_fwdbwd(ours, (x1, x2, w), run, 1)  # builds the kernels (Triton compiles at first launch)
+    first_call_s = time.perf_counter() - t0
     rows["symmetries eager"] = fwd_and_fwdbwd(ours, (x1, x2, w), run, repeats)
+    import symmetries.nn._o3_tensor_product as tp_module
+
+    default_kernel = tp_module._channelwise_kernel(x1).__name__
+    if default_kernel != "ChannelwiseProduct":  # also time the PyTorch fallback
+        chosen = tp_module._channelwise_kernel
+        tp_module._channelwise_kernel = lambda x: tp_module.ChannelwiseProduct
+        rows["symmetries PyTorch kernel"] = fwd_and_fwdbwd(ours, (x1, x2, w), run, repeats)
+        tp_module._channelwise_kernel = chosen
     if do_compile:
         compiled = torch.compile(ours)
         t0 = time.perf_counter()
@@ -123,7 +135,8 @@ def main():
         compile_s = time.perf_counter() - t0
         rows["symmetries torch.compile"] = fwd_and_fwdbwd(compiled, (x1, x2, w), run, repeats)
     report = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "edges": edges,
-              "paths": len(ins), "irreps_out": str(irreps_out), "torch": torch.__version__}
+              "paths": len(ins), "irreps_out": str(irreps_out), "torch": torch.__version__,
+              "default_kernel": default_kernel, "first_call_seconds": first_call_s}
     try:
         import e3nn.o3 as e3o3
     except ImportError:
@@ -146,7 +159,9 @@ def main():
     for name, (f, fb) in rows.items():
         ratio = f"{base[0] / f:11.1f} {base[1] / fb:11.1f}" if base else f"{'-':>11s} {'-':>11s}"
         print(f"{name:28s} {f:9.2f} {fb:11.2f} {ratio}")
-    for key in ("max_rel_diff_vs_e3nn", "equivariance_rel_error_fp32", "compiled_vs_eager_max_abs", "compile_seconds"):
+    print(f"default kernel: {default_kernel}")
+    for key in ("max_rel_diff_vs_e3nn", "equivariance_rel_error_fp32", "compiled_vs_eager_max_abs", "compile_seconds",
+                "first_call_seconds"):
         if key in report:
             print(f"{key}: {report[key]:.3g}")
     report["rows_ms"] = {k: {"fwd": v[0], "fwd_bwd": v[1]} for k, v in rows.items()}

@@ -81,54 +81,94 @@ if numba is not None:
     # Tiles are (rows, TILE, U) arrays, filled with the sample i and the channel u as range
     # indices (no negative-index wrap-around checks, so the loops vectorize); the terms run over
     # 2-d views (rows, TILE * U) of the same memory, one long unit-stride loop each.
-    @_jit
-    def _load(b0, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y):  # pragma: no cover - compiled
-        """Tiles of samples ``b0 .. b0 + m``: inputs ``x``, products ``X``, ``y`` broadcast in ``Y``."""
+    _inline = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, inline="always")
+
+    @_inline
+    def _gather_block(tile, i, c0, row, start, d, U):  # pragma: no cover - compiled
+        for u in range(U):
+            for e in range(d):
+                tile[c0 + e, i, u] = row[start + u * d + e]
+
+    @_inline
+    def _scatter_block(tile, i, c0, row, start, d, U):  # pragma: no cover - compiled
+        for u in range(U):
+            for e in range(d):
+                row[start + u * d + e] = tile[c0 + e, i, u]
+
+    @_inline
+    def _gather(tile, i, row, blocks):  # pragma: no cover - compiled
+        """Row ``row`` (irreps layout) into sample ``i`` of a tile ``(components, TILE, U)``. The
+        common block widths get a constant stride each, which LLVM turns into vector shuffles."""
+        U = tile.shape[2]
+        for blk in range(blocks.shape[0]):
+            start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
+            if d == 1:
+                _gather_block(tile, i, c0, row, start, 1, U)
+            elif d == 3:
+                _gather_block(tile, i, c0, row, start, 3, U)
+            elif d == 5:
+                _gather_block(tile, i, c0, row, start, 5, U)
+            elif d == 7:
+                _gather_block(tile, i, c0, row, start, 7, U)
+            else:
+                _gather_block(tile, i, c0, row, start, d, U)
+
+    @_inline
+    def _scatter(tile, i, row, blocks):  # pragma: no cover - compiled
+        """Inverse of :func:`_gather`."""
+        U = tile.shape[2]
+        for blk in range(blocks.shape[0]):
+            start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
+            if d == 1:
+                _scatter_block(tile, i, c0, row, start, 1, U)
+            elif d == 3:
+                _scatter_block(tile, i, c0, row, start, 3, U)
+            elif d == 5:
+                _scatter_block(tile, i, c0, row, start, 5, U)
+            elif d == 7:
+                _scatter_block(tile, i, c0, row, start, 7, U)
+            else:
+                _scatter_block(tile, i, c0, row, start, d, U)
+
+    @_inline
+    def _load(b0, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y):  # pragma: no cover - compiled
+        """Tiles of samples ``b0 .. b0 + m``: inputs ``x``, weights ``W``, products ``X``, ``y``
+        broadcast in ``Y``. The products run over the flat ``(TILE * U)`` rows."""
         U = x.shape[2]
         w_step = 1 if w3.shape[0] == x1.shape[0] else 0
         for i in range(m):
             b = b0 + i
-            for blk in range(in_blocks.shape[0]):
-                start, d, c0 = in_blocks[blk, 0], in_blocks[blk, 1], in_blocks[blk, 2]
+            _gather(x, i, x1[b], in_blocks)
+            for p in range(W.shape[0]):
                 for u in range(U):
-                    for e in range(d):
-                        x[c0 + e, i, u] = x1[b, start + u * d + e]
-            for r in range(rows_c.shape[0]):
-                c, p = rows_c[r], rows_p[r]
-                for u in range(U):
-                    X[r, i, u] = x[c, i, u] * w3[b * w_step, p, u]
+                    W[p, i, u] = w3[b * w_step, p, u]
             for j in range(y.shape[1]):
                 v = y[b, j]
                 for u in range(U):
                     Y[j, i, u] = v
-
-    @_jit
-    def _store(out, b, blocks, tile, i):  # pragma: no cover - compiled
-        """Sample ``i`` of a tile ``(components, TILE, U)`` into row ``b`` of ``out`` (irreps layout)."""
-        U = tile.shape[2]
-        for blk in range(blocks.shape[0]):
-            start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
-            for u in range(U):
-                for e in range(d):
-                    out[b, start + u * d + e] = tile[c0 + e, i, u]
+        x2, W2, X2 = x.reshape(x.shape[0], -1), W.reshape(W.shape[0], -1), X.reshape(X.shape[0], -1)
+        for r in range(rows_c.shape[0]):
+            c, p = rows_c[r], rows_p[r]
+            for q in range(m * U):
+                X2[r, q] = x2[c, q] * W2[p, q]
 
     @_jit
     def _forward(b0, b1, out, x1, w3, y, in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, coef):  # pragma: no cover - compiled
         U, dt, K = w3.shape[2], x1.dtype, out_blocks[-1, 1] + out_blocks[-1, 2]
         x, X = np.empty((in_blocks[-1, 1] + in_blocks[-1, 2], TILE, U), dt), np.empty((rows_c.shape[0], TILE, U), dt)
-        Y, Z = np.empty((y.shape[1], TILE, U), dt), np.empty((K, TILE, U), dt)
+        Y, Z, W = np.empty((y.shape[1], TILE, U), dt), np.empty((K, TILE, U), dt), np.empty((w3.shape[1], TILE, U), dt)
         X2, Y2, Z2 = X.reshape(X.shape[0], TILE * U), Y.reshape(Y.shape[0], TILE * U), Z.reshape(K, TILE * U)
         c = coef.astype(dt)
         for s in range(b0, b1, TILE):
             m = min(TILE, b1 - s)
-            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y)
+            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y)
             Z[:] = 0.0
             for t in range(tj.shape[0]):
                 j, k, r, ct = tj[t], tk[t], tr[t], c[t]
                 for q in range(m * U):
                     Z2[k, q] += ct * Y2[j, q] * X2[r, q]
             for i in range(m):
-                _store(out, s + i, out_blocks, Z, i)
+                _scatter(Z, i, out[s + i], out_blocks)
 
     @_jit
     def _backward(b0, b1, gx1, gw3, gy, x1, w3, y, grad, in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr,
@@ -139,6 +179,7 @@ if numba is not None:
         w_step = 1 if w3.shape[0] == x1.shape[0] else 0
         per_sample = gw3.shape[0] == x1.shape[0]  # else one row for this range (shared weights)
         x, X, Y = np.empty((C, TILE, U), dt), np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
+        W = np.empty((w3.shape[1], TILE, U), dt)
         g, gx = np.empty((K, TILE, U), dt), np.empty((C, TILE, U), dt)
         gX, gY = np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
         X2, Y2, g2 = X.reshape(R, TILE * U), Y.reshape(J, TILE * U), g.reshape(K, TILE * U)
@@ -146,13 +187,9 @@ if numba is not None:
         c = coef.astype(dt)
         for s in range(b0, b1, TILE):
             m = min(TILE, b1 - s)
-            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, X, Y)
+            _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y)
             for i in range(m):
-                for blk in range(out_blocks.shape[0]):
-                    start, d, k0 = out_blocks[blk, 0], out_blocks[blk, 1], out_blocks[blk, 2]
-                    for u in range(U):
-                        for e in range(d):
-                            g[k0 + e, i, u] = grad[s + i, start + u * d + e]
+                _gather(g, i, grad[s + i], out_blocks)
             gX[:] = 0.0
             gY[:] = 0.0
             gx[:] = 0.0
@@ -172,7 +209,7 @@ if numba is not None:
                     for u in range(U):
                         gx[cr, i, u] += gX[r, i, u] * w3[b * w_step, p, u]
                         gw3[gb, p, u] += gX[r, i, u] * x[cr, i, u]
-                _store(gx1, b, in_blocks, gx, i)
+                _scatter(gx, i, gx1[b], in_blocks)
                 for j in range(J):
                     acc = gY[j, i, 0]
                     for u in range(1, U):
