@@ -71,11 +71,14 @@ def _spans(plan: ChannelwisePlan):
     return spans
 
 
-def path_weights(w, plan: ChannelwisePlan):
-    """The plan's weights ``(B, n)`` or shared ``(n,)`` as a contiguous ``(B or 1, paths, U)``."""
+def path_weights(w, plan: ChannelwisePlan, copy: bool = True):
+    """The plan's weights ``(B, n)`` or shared ``(n,)`` as ``(B or 1, paths, U)``: contiguous, or
+    with ``copy=False`` a view (rows strided) when the plan's weights are one range."""
     w = w.reshape(-1, w.shape[-1])
-    paths = sum(P for _, _, P, _, _ in plan.blocks)
-    return torch.cat([w[:, a:b] for a, b in _spans(plan)], 1).view(w.shape[0], paths, plan.mul)
+    paths, spans = sum(P for _, _, P, _, _ in plan.blocks), _spans(plan)
+    if len(spans) == 1 and w.stride(-1) == 1 and (not copy or spans[0] == (0, w.shape[1])):
+        return w[:, spans[0][0]:spans[0][1]].view(w.shape[0], paths, plan.mul)
+    return torch.cat([w[:, a:b] for a, b in spans], 1).view(w.shape[0], paths, plan.mul)
 
 
 def weight_gradient(gw3, plan: ChannelwisePlan, w):

@@ -54,23 +54,23 @@ def _block(U):
 
 def _source(tables, U, d2, name):
     """Python source of the forward and backward kernels of one plan (``d2``: width of ``y``).
-    The 3j coefficients are read from a tensor of the inputs' dtype, not written as literals
-    (Triton would round float literals to float32)."""
+
+    The code walks the rows path by path, so that only the accumulators stay live: the
+    outputs (forward) or the input gradients (backward), never all ``rows x U`` products,
+    which would not fit in registers. The 3j coefficients are read where they are used, from
+    a tensor of the inputs' dtype, not written as literals (Triton would round those to
+    float32)."""
     in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, _ = tables
     comps = [(int(s) + e, int(d)) for s, d, _ in in_blocks.tolist() for e in range(d)]  # (column, stride)
     outs = [(int(s) + e, int(d)) for s, d, _ in out_blocks.tolist() for e in range(d)]
-    by_k, by_r, by_j = defaultdict(list), defaultdict(list), defaultdict(list)
+    by_r = defaultdict(list)
     for t, (j, k, r) in enumerate(zip(tj.tolist(), tk.tolist(), tr.tolist())):
-        by_k[k].append((j, r, t))
         by_r[r].append((j, k, t))
-        by_j[j].append((k, r, t))
     rows = list(zip(rows_c.tolist(), rows_p.tolist()))
-    P = max(p for _, p in rows) + 1
+    paths = defaultdict(list)  # path -> its rows (consecutive)
+    for r, (_, p) in enumerate(rows):
+        paths[p].append(r)
     W, BE = _block(U)
-
-    def total(parts, zero):
-        return " + ".join(parts) if parts else f"tl.zeros_like({zero})"
-
     head = [
         "    pid = tl.program_id(0)",
         f"    e1 = (pid * {BE} + tl.arange(0, {BE})).to(tl.int64)",
@@ -79,29 +79,41 @@ def _source(tables, U, d2, name):
         "    live1 = e1 < n_edges",
         "    live = e < n_edges",
         f"    mask = live & (u < {U})",
-        *[f"    c{t} = tl.load(coef_ptr + {t})" for t in range(len(tj))],
         *[f"    x{c} = tl.load(x1_ptr + e * d1 + {col} + u * {d}, mask=mask, other=0.0)" for c, (col, d) in enumerate(comps)],
-        *[f"    w{p} = tl.load(w_ptr + e * w_stride + {p * U} + u, mask=mask, other=0.0)" for p in range(P)],
         *[f"    y{j} = tl.load(y_ptr + e * {d2} + {j}, mask=live, other=0.0)" for j in range(d2)],
-        *[f"    X{r} = x{c} * w{p}" for r, (c, p) in enumerate(rows)],
     ]
+
+    def load_weight(p):
+        return f"    wp = tl.load(w_ptr + e * w_stride + {p * U} + u, mask=mask, other=0.0)"
+
     fwd = [f"def {name}_forward(x1_ptr, w_ptr, y_ptr, coef_ptr, out_ptr, n_edges, d1, w_stride, d_out):", *head]
-    for k, (col, d) in enumerate(outs):
-        fwd.append(f"    z = {total([f'(c{t} * y{j}) * X{r}' for j, r, t in by_k[k]], 'x0')}")
-        fwd.append(f"    tl.store(out_ptr + e * d_out + {col} + u * {d}, z, mask=mask)")
-    bwd = [f"def {name}_backward(x1_ptr, w_ptr, y_ptr, coef_ptr, grad_ptr, gx1_ptr, gw_ptr, gy_ptr, n_edges, d1, w_stride,"
-           " d_out, gw_stride):", *head]
+    fwd += [f"    z{k} = tl.zeros_like(x0)" for k in range(len(outs))]
+    for p, rs in sorted(paths.items()):
+        fwd.append(load_weight(p))
+        for r in rs:
+            fwd.append(f"    xr = x{rows[r][0]} * wp")
+            fwd += [f"    z{k} += (tl.load(coef_ptr + {t}) * y{j}) * xr" for j, k, t in by_r[r]]
+    fwd += [f"    tl.store(out_ptr + e * d_out + {col} + u * {d}, z{k}, mask=mask)" for k, (col, d) in enumerate(outs)]
+
+    bwd = [f"def {name}_backward(x1_ptr, w_ptr, y_ptr, coef_ptr, grad_ptr, gx1_ptr, gw_ptr, gy_ptr, n_edges, d1,",
+           "                      w_stride, d_out, gw_stride):", *head]
     bwd += [f"    g{k} = tl.load(grad_ptr + e * d_out + {col} + u * {d}, mask=mask, other=0.0)" for k, (col, d) in enumerate(outs)]
-    bwd += [f"    gX{r} = {total([f'(c{t} * y{j}) * g{k}' for j, k, t in by_r[r]], 'x0')}" for r in range(len(rows))]
-    for j in range(d2):
-        parts = [f"c{t} * tl.sum(g{k} * X{r}, axis=1)" for k, r, t in by_j[j]]
-        bwd.append(f"    tl.store(gy_ptr + e1 * {d2} + {j}, {total(parts, 'tl.sum(x0, axis=1)')}, mask=live1)")
-    for c, (col, d) in enumerate(comps):
-        parts = [f"gX{r} * w{p}" for r, (rc, p) in enumerate(rows) if rc == c]
-        bwd.append(f"    tl.store(gx1_ptr + e * d1 + {col} + u * {d}, {total(parts, 'x0')}, mask=mask)")
-    for p in range(P):
-        parts = [f"gX{r} * x{c}" for r, (c, rp) in enumerate(rows) if rp == p]
-        bwd.append(f"    tl.store(gw_ptr + e * gw_stride + {p * U} + u, {total(parts, 'x0')}, mask=mask)")
+    bwd += [f"    gx{c} = tl.zeros_like(x0)" for c in range(len(comps))]
+    bwd += [f"    gy{j} = tl.zeros_like(x0)" for j in range(d2)]  # summed over the channels at the end
+    for p, rs in sorted(paths.items()):
+        bwd += [load_weight(p), "    gwp = tl.zeros_like(x0)"]
+        for r in rs:
+            c = rows[r][0]
+            bwd.append(f"    xr = x{c} * wp")
+            bwd.append("    gxr = tl.zeros_like(x0)")
+            for j, k, t in by_r[r]:
+                bwd.append(f"    ct = tl.load(coef_ptr + {t})")
+                bwd.append(f"    gxr += (ct * y{j}) * g{k}")
+                bwd.append(f"    gy{j} += ct * (g{k} * xr)")
+            bwd += [f"    gx{c} += gxr * wp", f"    gwp += gxr * x{c}"]
+        bwd.append(f"    tl.store(gw_ptr + e * gw_stride + {p * U} + u, gwp, mask=mask)")
+    bwd += [f"    tl.store(gx1_ptr + e * d1 + {col} + u * {d}, gx{c}, mask=mask)" for c, (col, d) in enumerate(comps)]
+    bwd += [f"    tl.store(gy_ptr + e1 * {d2} + {j}, tl.sum(gy{j}, axis=1), mask=live1)" for j in range(d2)]
     return "\n".join(["@triton.jit", *fwd, "", "", "@triton.jit", *bwd, ""])
 
 
@@ -137,12 +149,12 @@ class TritonChannelwiseProduct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
         forward, _, coef = _plan_kernels(plan, cg, x1)
-        x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan), y.detach().contiguous()
+        x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan, copy=False), y.detach().contiguous()
         E = x1.shape[0]
         out = x1.new_empty(E, plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
         if E:
             forward[(triton.cdiv(E, _block(plan.mul)[1]),)](
-                x1c, w3, yc, coef, out, E, x1c.shape[1], w3[0].numel() if w3.shape[0] == E else 0, out.shape[1])
+                x1c, w3, yc, coef, out, E, x1c.shape[1], w3.stride(0) if w3.shape[0] == E else 0, out.shape[1])
         ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
         ctx.plan = plan
         return out
@@ -162,7 +174,7 @@ class TritonChannelwiseProduct(torch.autograd.Function):
         if E:
             backward[(triton.cdiv(E, _block(plan.mul)[1]),)](
                 x1c, w3, yc, coef, grad.contiguous(), gx1, gw3, gy, E, x1c.shape[1],
-                w3[0].numel() if w3.shape[0] == E else 0, grad.shape[1], gw3[0].numel())
+                w3.stride(0) if w3.shape[0] == E else 0, grad.shape[1], gw3.stride(0))
         need_x1, need_w, need_y = ctx.needs_input_grad[:3]
         return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
                 gy if need_y else None, None, None)

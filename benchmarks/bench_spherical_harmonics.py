@@ -1,0 +1,96 @@
+"""CPU speed of symmetries' spherical harmonics against e3nn 0.6, side by side in one process.
+
+100k random vectors, float32 and float64, all degrees ``l = 0 .. lmax`` at once for
+``lmax`` in 1, 2, 3, 4, 6, 8 (``normalize=True``, 'component' normalization, e3nn's
+convention), forward and forward+backward (the gradient a force field needs). Reports the
+median time and the ratio e3nn / ours, and the largest difference to e3nn.
+
+    PYTHONPATH=src python benchmarks/bench_spherical_harmonics.py [--threads 2] [--n 100000]
+
+Writes benchmarks/results/spherical_harmonics_cpu.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from symmetries.o3 import spherical_harmonics
+
+
+def median_ms(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * sorted(times)[len(times) // 2]
+
+
+def timings(sh, lmax, vectors, repeats):
+    leaf = vectors.detach().requires_grad_()
+
+    def forward():
+        with torch.no_grad():
+            sh(list(range(lmax + 1)), vectors, True, normalization="component")
+
+    def forward_backward():
+        out = sh(list(range(lmax + 1)), leaf, True, normalization="component")
+        out.backward(torch.ones_like(out))
+
+    return median_ms(forward, repeats), median_ms(forward_backward, repeats)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        from e3nn.o3 import spherical_harmonics as theirs
+    except ImportError:
+        theirs = None
+        print("e3nn is not installed: timing symmetries only")
+    rows = []
+    for dtype in (torch.float32, torch.float64):
+        vectors = torch.randn(args.n, 3, dtype=dtype, generator=torch.Generator().manual_seed(0))
+        for lmax in (1, 2, 3, 4, 6, 8):
+            row = {"dtype": str(dtype).replace("torch.", ""), "lmax": lmax}
+            row["ours_fwd_ms"], row["ours_fwdbwd_ms"] = timings(spherical_harmonics, lmax, vectors, args.repeats)
+            if theirs is not None:
+                row["e3nn_fwd_ms"], row["e3nn_fwdbwd_ms"] = timings(theirs, lmax, vectors, args.repeats)
+                ls = list(range(lmax + 1))
+                ref = theirs(ls, vectors, True, normalization="component")
+                row["max_abs_diff"] = float((spherical_harmonics(ls, vectors, True, normalization="component") - ref)
+                                            .abs().max())
+            rows.append(row)
+            print(row, flush=True)
+    lines = [f"# Spherical harmonics, CPU, {args.n} vectors, {torch.get_num_threads()} threads, median of "
+             f"{args.repeats}, load {os.getloadavg()}", "",
+             "| dtype | lmax | ours fwd | ours fwd+bwd | e3nn fwd | e3nn fwd+bwd | x e3nn fwd | x e3nn fwd+bwd | max diff |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        e3 = (f"{r['e3nn_fwd_ms']:.2f} ms | {r['e3nn_fwdbwd_ms']:.2f} ms | {r['e3nn_fwd_ms'] / r['ours_fwd_ms']:.2f} | "
+              f"{r['e3nn_fwdbwd_ms'] / r['ours_fwdbwd_ms']:.2f} | {r['max_abs_diff']:.1e}") if "e3nn_fwd_ms" in r else \
+            "- | - | - | - | -"
+        lines.append(f"| {r['dtype']} | {r['lmax']} | {r['ours_fwd_ms']:.2f} ms | {r['ours_fwdbwd_ms']:.2f} ms | {e3} |")
+    text = "\n".join(lines)
+    print(text)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "spherical_harmonics_cpu.json"), "w") as f:
+        json.dump(rows, f, indent=2)
+    with open(os.path.join(args.out, "spherical_harmonics_cpu.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
