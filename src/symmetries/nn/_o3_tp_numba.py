@@ -176,40 +176,46 @@ if numba is not None:
         U, dt = w3.shape[2], x1.dtype
         C, K = in_blocks[-1, 1] + in_blocks[-1, 2], out_blocks[-1, 1] + out_blocks[-1, 2]
         R, J = rows_c.shape[0], y.shape[1]
-        w_step = 1 if w3.shape[0] == x1.shape[0] else 0
         per_sample = gw3.shape[0] == x1.shape[0]  # else one row for this range (shared weights)
+        P = w3.shape[1]
         x, X, Y = np.empty((C, TILE, U), dt), np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
-        W = np.empty((w3.shape[1], TILE, U), dt)
+        W, gW = np.empty((P, TILE, U), dt), np.empty((P, TILE, U), dt)
         g, gx = np.empty((K, TILE, U), dt), np.empty((C, TILE, U), dt)
         gX, gY = np.empty((R, TILE, U), dt), np.empty((J, TILE, U), dt)
-        X2, Y2, g2 = X.reshape(R, TILE * U), Y.reshape(J, TILE * U), g.reshape(K, TILE * U)
-        gX2, gY2 = gX.reshape(R, TILE * U), gY.reshape(J, TILE * U)
+        x2, X2, Y2, g2, W2 = x.reshape(C, -1), X.reshape(R, -1), Y.reshape(J, -1), g.reshape(K, -1), W.reshape(P, -1)
+        gx2, gX2, gY2, gW2 = gx.reshape(C, -1), gX.reshape(R, -1), gY.reshape(J, -1), gW.reshape(P, -1)
         c = coef.astype(dt)
         for s in range(b0, b1, TILE):
             m = min(TILE, b1 - s)
+            n = m * U
             _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y)
             for i in range(m):
                 _gather(g, i, grad[s + i], out_blocks)
             gX[:] = 0.0
             gY[:] = 0.0
             gx[:] = 0.0
+            gW[:] = 0.0
             for t in range(tj.shape[0]):
                 j, k, r, ct = tj[t], tk[t], tr[t], c[t]
-                for q in range(m * U):
+                for q in range(n):
                     gk = ct * g2[k, q]
                     gX2[r, q] += gk * Y2[j, q]
                     gY2[j, q] += gk * X2[r, q]
+            for r in range(R):
+                cr, p = rows_c[r], rows_p[r]
+                for q in range(n):
+                    gx2[cr, q] += gX2[r, q] * W2[p, q]
+                    gW2[p, q] += gX2[r, q] * x2[cr, q]
             for i in range(m):
                 b = s + i
-                gb = b if per_sample else 0
-                if per_sample:
-                    gw3[b] = 0.0
-                for r in range(R):
-                    cr, p = rows_c[r], rows_p[r]
-                    for u in range(U):
-                        gx[cr, i, u] += gX[r, i, u] * w3[b * w_step, p, u]
-                        gw3[gb, p, u] += gX[r, i, u] * x[cr, i, u]
                 _scatter(gx, i, gx1[b], in_blocks)
+                gb = b if per_sample else 0
+                for p in range(P):
+                    for u in range(U):
+                        if per_sample:
+                            gw3[gb, p, u] = gW[p, i, u]
+                        else:
+                            gw3[gb, p, u] += gW[p, i, u]
                 for j in range(J):
                     acc = gY[j, i, 0]
                     for u in range(1, U):
