@@ -33,7 +33,7 @@ from torch import nn
 from ..o3 import Irreps, wigner_3j
 from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
 from ._o3_tp_numba import NumbaChannelwiseProduct
-from ._o3_tp_numba import available as numba_available
+from .._compiled import available as compiled_available
 from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_tp_triton import TritonChannelwiseProduct
 from ._o3_tp_triton import available as triton_available
@@ -397,7 +397,7 @@ def _channelwise_kernel(x):
     compiled = x.dtype in (torch.float32, torch.float64)
     if x.device.type != "cpu":
         return TritonChannelwiseProduct if compiled and triton_available(x) else ChannelwiseProduct
-    return NumbaChannelwiseProduct if compiled and numba_available() else SparseChannelwiseProduct
+    return NumbaChannelwiseProduct if compiled_available(x) else SparseChannelwiseProduct
 
 
 class FullyConnectedTensorProduct(TensorProduct):

@@ -24,55 +24,23 @@ formulations. The backward pass runs the same terms the other way:
     \partial x_{b, u, c(r)} = \sum_r \partial X_{b r u}\, w_{b p(r) u}, \quad
     \partial w_{b p u} = \sum_{r:\, p(r) = p} \partial X_{b r u}\, x_{b, u, c(r)}.
 
-numba ships its own LLVM, so nothing is compiled at install time; the loops are compiled on
-first use and cached on disk. The batch is split over PyTorch's threads. Without numba the
-PyTorch kernels are used.
+The batch is split over PyTorch's threads (see :mod:`symmetries._compiled`). Without numba
+the PyTorch kernels are used.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import torch
 
+from .._compiled import jit, numba, ranges, run
 from ._o3_tp_kernels import ChannelwisePlan
 from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_gradient
 
-try:
-    import numba
-except ImportError:  # optional: ``pip install symmetries[fast]``
-    numba = None
 
 #: samples per tile: rows of TILE * U channels amortize each term's loop set-up, and a tile's
 #: rows (about 50 of them) stay in the L1/L2 cache
 TILE = 4
-
-
-def available() -> bool:
-    return numba is not None
-
-
-def _ranges(B):
-    """Contiguous ranges of the batch, one per PyTorch thread (at least 64 samples each)."""
-    n = max(1, min(torch.get_num_threads(), B // 64))
-    return [(B * i // n, B * (i + 1) // n) for i in range(n)]
-
-
-_POOL = None
-
-
-def _run(kernel, calls):
-    """``kernel(*args)`` for each ``args`` in ``calls``, in threads (the kernels release the GIL;
-    numba's own threading layers would start a second pool that spins beside PyTorch's)."""
-    if len(calls) == 1:
-        kernel(*calls[0])
-        return
-    global _POOL
-    if _POOL is None or _POOL._max_workers < len(calls):
-        _POOL = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries-tp")
-    for future in [_POOL.submit(kernel, *args) for args in calls]:
-        future.result()
 
 
 if numba is not None:
@@ -233,7 +201,7 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
         tables = term_tables(plan, cg)
         out = x1.new_empty(x1.shape[0], plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
         args = (out.numpy(), x1c.numpy(), w3.numpy(), yc.numpy(), *tables)
-        _run(_forward, [(b0, b1, *args) for b0, b1 in _ranges(x1.shape[0])])
+        run(_forward, [(b0, b1, *args) for b0, b1 in ranges(x1.shape[0])])
         ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
         ctx.plan, ctx.tables = plan, tables
         return out
@@ -244,15 +212,15 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
         plan = ctx.plan
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             return reference_backward(ctx, grad)
-        B, ranges = x1.shape[0], _ranges(x1.shape[0])
+        B, parts = x1.shape[0], ranges(x1.shape[0])
         covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
         gx1 = torch.empty_like(x1c) if covered else torch.zeros_like(x1c)  # zero where the plan reads nothing
         gy = torch.empty_like(yc)
         per_sample = w.dim() == 2
-        gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(ranges), *w3.shape[1:])
+        gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(parts), *w3.shape[1:])
         args = (x1c.numpy(), w3.numpy(), yc.numpy(), grad.detach().contiguous().numpy(), *ctx.tables)
-        _run(_backward, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(), *args)
-                         for i, (b0, b1) in enumerate(ranges)])
+        run(_backward, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(), *args)
+                   for i, (b0, b1) in enumerate(parts)])
         need_x1, need_w, need_y = ctx.needs_input_grad[:3]
         return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
                 gy if need_y else None, None, None)

@@ -6,7 +6,8 @@ product of :math:`Y^{l-1}` with the vector: :math:`Y^l_k = c_l \sum_{ij} C^{l-1,
 Y^{l-1}_i x_j`. The constant :math:`c_l` makes :math:`Y^l(e_y) = \sqrt{2l+1}\, e_{m=0}`
 (component normalization, :math:`|Y^l(x)|^2 = 2l+1` on the unit sphere). The 3j symbol is
 sparse (about 5 terms per component), so each component is a few fused multiply-adds on
-contiguous batch vectors.
+contiguous batch vectors; with numba installed the same recurrence runs as one compiled
+loop on the CPU (:mod:`._spherical_numba`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import math
 
 import torch
 
+from .._compiled import available as compiled_available
 from ._irreps import Irreps
+from ._spherical_numba import CompiledSphericalHarmonics
 from ._wigner import wigner_3j
 
 _NORMALIZATIONS = ("integral", "component", "norm")
@@ -72,6 +75,23 @@ def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalizatio
         raise TypeError(f"spherical_harmonics expects floating point vectors, got {vectors.dtype}")
     batch = vectors.shape[:-1]
     x = vectors.reshape(-1, 3)
+    ls = tuple(ls)
+    scales = tuple(_scale(l, normalization) for l in ls)
+    reference = functools.partial(_harmonics, normalize=normalize, ls=ls, scales=scales)
+    if compiled_available(x) and not torch.compiler.is_compiling():
+        out = CompiledSphericalHarmonics.apply(x, normalize, ls, scales, _step_terms, reference)
+    else:
+        out = reference(x)
+    return out.reshape(batch + (out.shape[-1],))
+
+
+def _scale(l: int, normalization: str) -> float:
+    """Factor from 'component' normalization to ``normalization`` for degree ``l``."""
+    return {"component": 1.0, "integral": (4 * math.pi) ** -0.5, "norm": (2 * l + 1) ** -0.5}[normalization]
+
+
+def _harmonics(x: torch.Tensor, normalize: bool, ls: tuple, scales: tuple) -> torch.Tensor:
+    """The recurrence in PyTorch operations: ``x (N, 3)`` -> ``(N, sum(2l+1))``."""
     if normalize:
         x = torch.nn.functional.normalize(x, dim=-1)
     lmax = max(ls)
@@ -90,9 +110,7 @@ def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalizatio
             new.append(acc)
         rows.append(new)
     out = torch.stack([r for l in ls for r in rows[l]], dim=-1)
-    if normalization == "integral":
-        out = out * (4 * math.pi) ** -0.5
-    elif normalization == "norm" and lmax > 0:
-        scale = [(2 * l + 1) ** -0.5 for l in ls for _ in range(2 * l + 1)]
-        out = out * torch.tensor(scale, dtype=out.dtype, device=out.device)
-    return out.reshape(batch + (out.shape[-1],))
+    if len(set(scales)) == 1:
+        return out * scales[0] if scales[0] != 1.0 else out
+    column = [scale for l, scale in zip(ls, scales) for _ in range(2 * l + 1)]
+    return out * torch.tensor(column, dtype=out.dtype, device=out.device)

@@ -1,0 +1,50 @@
+"""Compiled CPU loops (numba, optional): availability, and running a loop over ranges of the
+batch in PyTorch's threads.
+
+numba ships its own LLVM, so nothing is compiled at install time; the loops are compiled on
+first use and cached on disk (``pip install symmetries[fast]``). Without numba the callers
+use their PyTorch formulation.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+try:
+    import numba
+except ImportError:
+    numba = None
+
+_POOL = None
+
+
+def available(x: torch.Tensor) -> bool:
+    """Whether the compiled loops can run on ``x``: numba installed, a CPU float32/float64 tensor."""
+    return numba is not None and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+
+
+def jit(**options):
+    """``numba.njit`` releasing the GIL, cached on disk, allowed to reassociate sums and fuse
+    multiply-adds (no other fast-math assumption: NaN and infinities propagate)."""
+    return numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, **options)
+
+
+def ranges(n: int, minimum: int = 64):
+    """Contiguous ranges of ``n`` samples, one per PyTorch thread (at least ``minimum`` each)."""
+    k = max(1, min(torch.get_num_threads(), n // minimum))
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def run(kernel, calls):
+    """``kernel(*args)`` for each ``args`` in ``calls``, in threads (the loops release the GIL;
+    numba's own threading layers would start a second pool that spins beside PyTorch's)."""
+    if len(calls) == 1:
+        kernel(*calls[0])
+        return
+    global _POOL
+    if _POOL is None or _POOL._max_workers < len(calls):
+        _POOL = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries")
+    for future in [_POOL.submit(kernel, *args) for args in calls]:
+        future.result()
