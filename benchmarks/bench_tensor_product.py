@@ -5,7 +5,9 @@ Cases (issue 3):
   fully connected  the same irreps, all 'uvw' paths, shared weights
 Batch 4096 (1024 with --quick), float32, forward (no grad) and forward+backward (grads of
 both inputs and the weights). Reports min-of-repeats times, the ratio e3nn / ours, and the
-FLOP rate of our matrix products against this machine's float32 GEMM peak (measured here).
+FLOP rate of our forward against this machine's float32 GEMM peak (measured here).
+The channel-wise product runs the compiled loops when numba is installed (the default with
+the test or 'fast' extras), else the PyTorch kernels.
 
     PYTHONPATH=src python benchmarks/bench_tensor_product.py [--quick] [--threads 2] [--compile]
 
@@ -56,7 +58,9 @@ def timings(module, args, repeats):
         with torch.no_grad():
             module(*args)
 
-    def forward_backward():
+    def forward_backward():  # as a training step after zero_grad(set_to_none=True): no accumulation
+        for leaf in leaves:
+            leaf.grad = None
         out = module(*leaves)
         out.backward(torch.ones_like(out))
 
@@ -64,22 +68,33 @@ def timings(module, args, repeats):
 
 
 def our_flops(tp, batch):
-    """FLOPs (2 x multiply-adds) of our formulation: y @ C, the batched products, the weights."""
+    """FLOPs of our forward: for the compiled channel-wise loops one multiply per row
+    (x * w) and three per 3j term (c * y * X, accumulated), per channel; otherwise 2 x the
+    multiply-adds of y @ C, the batched products and the weights."""
+    from symmetries._compiled import available
+    from symmetries.nn._o3_tp_terms import term_tables
+
     total = 0
+    probe = torch.zeros(1, dtype=torch.float32)
     for gi, g in enumerate(tp._groups):
         plan = tp._plans.get(gi)
-        cols = getattr(tp, f"_cg{gi}").shape[1]
-        total += batch * tp.irreps_in2.dim * cols  # A = y @ C
+        cg = getattr(tp, f"_cg{gi}")
+        if plan is not None and available(probe):
+            tables = term_tables(plan, cg)
+            total += batch * plan.mul * (len(tables[2]) + 3 * len(tables[4]))
+            continue
+        cols = cg.shape[1]
+        total += 2 * batch * tp.irreps_in2.dim * cols  # A = y @ C
         if plan is not None:  # one multiply-add per nonzero 3j entry (CPU kernel), weights x input
-            total += batch * plan.mul * (sum(len(p) for p in plan.pairs) + plan.rows)
+            total += 2 * batch * plan.mul * (sum(len(p) for p in plan.pairs) + plan.rows)
         elif g.mode == "uvu":
-            total += batch * g.mul * g.contraction * (g.width + 1)
+            total += 2 * batch * g.mul * g.contraction * (g.width + 1)
         else:
-            total += batch * g.mul * g.contraction * g.width
+            total += 2 * batch * g.mul * g.contraction * g.width
             for blk in g.blocks1:
                 mul1, ir1 = tp.irreps_in1[blk]
-                total += batch * ir1.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
-    return 2 * total
+                total += 2 * batch * ir1.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
+    return total
 
 
 def gemm_peak(repeats=3):

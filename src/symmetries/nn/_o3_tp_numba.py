@@ -177,13 +177,14 @@ if numba is not None:
             for i in range(m):
                 b = s + i
                 _scatter(gx, i, gx1[b], in_blocks)
-                gb = b if per_sample else 0
-                for p in range(P):
-                    for u in range(U):
-                        if per_sample:
-                            gw3[gb, p, u] = gW[p, i, u]
-                        else:
-                            gw3[gb, p, u] += gW[p, i, u]
+                if per_sample:
+                    for p in range(P):
+                        for u in range(U):
+                            gw3[b, p, u] = gW[p, i, u]
+                else:
+                    for p in range(P):
+                        for u in range(U):
+                            gw3[0, p, u] += gW[p, i, u]
                 for j in range(J):
                     acc = gY[j, i, 0]
                     for u in range(1, U):
