@@ -120,7 +120,7 @@ def main():
     if args.cpu_time:
         CLOCK = time.process_time
     batch = args.batch or (1024 if args.quick else 4096)
-    repeats = 3 if args.quick else 10
+    repeats = 3 if args.quick else 25
     try:
         import e3nn.o3 as e3o3
     except ImportError:

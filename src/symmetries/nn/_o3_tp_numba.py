@@ -40,7 +40,7 @@ from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_
 
 #: samples per tile: rows of TILE * U channels amortize each term's loop set-up, and a tile's
 #: rows (about 50 of them) stay in the L1/L2 cache
-TILE = 4
+TILE = 8
 
 
 if numba is not None:

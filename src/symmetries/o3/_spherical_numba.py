@@ -55,8 +55,9 @@ if numba is not None:
             if normalize:
                 r = max(math.sqrt(x[n0 + t, 0] ** 2 + x[n0 + t, 1] ** 2 + x[n0 + t, 2] ** 2), EPS)
             R[t] = r
+            inv = 1.0 / r
             for j in range(3):
-                X[j, t] = x[n0 + t, j] / r
+                X[j, t] = x[n0 + t, j] * inv
         Y[:, :m] = 0.0
         for t in range(m):
             Y[0, t] = 1.0
