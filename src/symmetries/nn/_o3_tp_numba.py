@@ -35,7 +35,7 @@ import torch
 
 from .._compiled import jit, numba, ranges, run
 from ._o3_tp_kernels import ChannelwisePlan
-from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_gradient
+from ._o3_tp_terms import input_gradient, output_width, path_weights, reference_backward, term_tables, weight_gradient
 
 
 #: samples per tile: rows of TILE * U channels amortize each term's loop set-up, and a tile's
@@ -52,51 +52,34 @@ if numba is not None:
     _inline = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, inline="always")
 
     @_inline
-    def _gather_block(tile, i, c0, row, start, d, U):  # pragma: no cover - compiled
-        for u in range(U):
-            for e in range(d):
-                tile[c0 + e, i, u] = row[start + u * d + e]
+    def _move_block(tile, i, c0, row, start, d, U, into_tile):  # pragma: no cover - compiled
+        if into_tile:
+            for u in range(U):
+                for e in range(d):
+                    tile[c0 + e, i, u] = row[start + u * d + e]
+        else:
+            for u in range(U):
+                for e in range(d):
+                    row[start + u * d + e] = tile[c0 + e, i, u]
 
     @_inline
-    def _scatter_block(tile, i, c0, row, start, d, U):  # pragma: no cover - compiled
-        for u in range(U):
-            for e in range(d):
-                row[start + u * d + e] = tile[c0 + e, i, u]
-
-    @_inline
-    def _gather(tile, i, row, blocks):  # pragma: no cover - compiled
-        """Row ``row`` (irreps layout) into sample ``i`` of a tile ``(components, TILE, U)``. The
-        common block widths get a constant stride each, which LLVM turns into vector shuffles."""
+    def _move(tile, i, row, blocks, into_tile):  # pragma: no cover - compiled
+        """Row ``row`` (irreps layout) into sample ``i`` of a tile ``(components, TILE, U)``, or
+        back. The common block widths get a constant stride each, which LLVM turns into
+        vector shuffles."""
         U = tile.shape[2]
         for blk in range(blocks.shape[0]):
             start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
             if d == 1:
-                _gather_block(tile, i, c0, row, start, 1, U)
+                _move_block(tile, i, c0, row, start, 1, U, into_tile)
             elif d == 3:
-                _gather_block(tile, i, c0, row, start, 3, U)
+                _move_block(tile, i, c0, row, start, 3, U, into_tile)
             elif d == 5:
-                _gather_block(tile, i, c0, row, start, 5, U)
+                _move_block(tile, i, c0, row, start, 5, U, into_tile)
             elif d == 7:
-                _gather_block(tile, i, c0, row, start, 7, U)
+                _move_block(tile, i, c0, row, start, 7, U, into_tile)
             else:
-                _gather_block(tile, i, c0, row, start, d, U)
-
-    @_inline
-    def _scatter(tile, i, row, blocks):  # pragma: no cover - compiled
-        """Inverse of :func:`_gather`."""
-        U = tile.shape[2]
-        for blk in range(blocks.shape[0]):
-            start, d, c0 = blocks[blk, 0], blocks[blk, 1], blocks[blk, 2]
-            if d == 1:
-                _scatter_block(tile, i, c0, row, start, 1, U)
-            elif d == 3:
-                _scatter_block(tile, i, c0, row, start, 3, U)
-            elif d == 5:
-                _scatter_block(tile, i, c0, row, start, 5, U)
-            elif d == 7:
-                _scatter_block(tile, i, c0, row, start, 7, U)
-            else:
-                _scatter_block(tile, i, c0, row, start, d, U)
+                _move_block(tile, i, c0, row, start, d, U, into_tile)
 
     @_inline
     def _load(b0, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y):  # pragma: no cover - compiled
@@ -106,7 +89,7 @@ if numba is not None:
         w_step = 1 if w3.shape[0] == x1.shape[0] else 0
         for i in range(m):
             b = b0 + i
-            _gather(x, i, x1[b], in_blocks)
+            _move(x, i, x1[b], in_blocks, True)
             for p in range(W.shape[0]):
                 for u in range(U):
                     W[p, i, u] = w3[b * w_step, p, u]
@@ -136,7 +119,7 @@ if numba is not None:
                 for q in range(m * U):
                     Z2[k, q] += ct * Y2[j, q] * X2[r, q]
             for i in range(m):
-                _scatter(Z, i, out[s + i], out_blocks)
+                _move(Z, i, out[s + i], out_blocks, False)
 
     @_jit
     def _backward(b0, b1, gx1, gw3, gy, x1, w3, y, grad, in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr,
@@ -158,7 +141,7 @@ if numba is not None:
             n = m * U
             _load(s, m, x1, w3, y, in_blocks, rows_c, rows_p, x, W, X, Y)
             for i in range(m):
-                _gather(g, i, grad[s + i], out_blocks)
+                _move(g, i, grad[s + i], out_blocks, True)
             gX[:] = 0.0
             gY[:] = 0.0
             gx[:] = 0.0
@@ -176,7 +159,7 @@ if numba is not None:
                     gW2[p, q] += gX2[r, q] * x2[cr, q]
             for i in range(m):
                 b = s + i
-                _scatter(gx, i, gx1[b], in_blocks)
+                _move(gx, i, gx1[b], in_blocks, False)
                 if per_sample:
                     for p in range(P):
                         for u in range(U):
@@ -200,7 +183,7 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
         x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan), y.detach().contiguous()
         tables = term_tables(plan, cg)
-        out = x1.new_empty(x1.shape[0], plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
+        out = x1.new_empty(x1.shape[0], output_width(plan))
         args = (out.numpy(), x1c.numpy(), w3.numpy(), yc.numpy(), *tables)
         run(_forward, [(b0, b1, *args) for b0, b1 in ranges(x1.shape[0])])
         ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
@@ -214,8 +197,7 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             return reference_backward(ctx, grad)
         B, parts = x1.shape[0], ranges(x1.shape[0])
-        covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
-        gx1 = torch.empty_like(x1c) if covered else torch.zeros_like(x1c)  # zero where the plan reads nothing
+        gx1 = input_gradient(plan, x1c)
         gy = torch.empty_like(yc)
         per_sample = w.dim() == 2
         gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(parts), *w3.shape[1:])

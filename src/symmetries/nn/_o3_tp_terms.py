@@ -60,6 +60,17 @@ def _tables(plan: ChannelwisePlan, cg: bytes, shape: tuple):
     return (*(ints(t) for t in (in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr)), np.asarray(coef, dtype=np.float64))
 
 
+def output_width(plan: ChannelwisePlan) -> int:
+    """Columns of the kernels' output: the plan's output blocks side by side, ``U (2l+1)`` each."""
+    return plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs)
+
+
+def input_gradient(plan: ChannelwisePlan, x1: torch.Tensor) -> torch.Tensor:
+    """A buffer for the gradient of ``x1``: zero on the blocks the plan does not read."""
+    covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
+    return torch.empty_like(x1) if covered else torch.zeros_like(x1)
+
+
 def _spans(plan: ChannelwisePlan):
     """Column ranges of the plan's weights, one per input block; consecutive ones merged."""
     spans = []

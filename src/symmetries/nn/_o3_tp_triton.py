@@ -33,7 +33,7 @@ from functools import lru_cache
 import torch
 
 from ._o3_tp_kernels import ChannelwisePlan
-from ._o3_tp_terms import path_weights, reference_backward, term_tables, weight_gradient
+from ._o3_tp_terms import input_gradient, output_width, path_weights, reference_backward, term_tables, weight_gradient
 
 try:
     import triton
@@ -151,7 +151,7 @@ class TritonChannelwiseProduct(torch.autograd.Function):
         forward, _, coef = _plan_kernels(plan, cg, x1)
         x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan, copy=False), y.detach().contiguous()
         E = x1.shape[0]
-        out = x1.new_empty(E, plan.mul * sum(d3 for _, d3, _, _, _ in plan.outs))
+        out = x1.new_empty(E, output_width(plan))
         if E:
             forward[(triton.cdiv(E, _block(plan.mul)[1]),)](
                 x1c, w3, yc, coef, out, E, x1c.shape[1], w3.stride(0) if w3.shape[0] == E else 0, out.shape[1])
@@ -167,8 +167,7 @@ class TritonChannelwiseProduct(torch.autograd.Function):
             return reference_backward(ctx, grad)
         _, backward, coef = _plan_kernels(plan, cg, x1)
         E = x1.shape[0]
-        covered = sum(plan.mul * d1 for _, d1, _, _, _ in plan.blocks) == x1.shape[1]
-        gx1 = torch.empty_like(x1c) if covered else torch.zeros_like(x1c)
+        gx1 = input_gradient(plan, x1c)
         gy = torch.empty_like(yc)
         gw3 = w3.new_empty(E, *w3.shape[1:])  # per edge; summed below for shared weights
         if E:
