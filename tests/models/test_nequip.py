@@ -291,3 +291,28 @@ def test_ase_calculator_stress(bulk):
         mol = molecule("ethanol")
         mol.calc = PotentialCalculator(model(1, species=(1, 6, 8)))
         mol.get_stress()
+
+
+@pytest.mark.parametrize("l_max", [0, 1])
+def test_force_loss_gradients_for_every_l_max(bulk, l_max):
+    """Training on forces differentiates through the forces (create_graph): also for l_max = 0,
+    whose edge harmonics are a constant, and matching a finite difference of the loss."""
+    m = model(l_max)
+    d = bulk[0]
+    params = [p for p in m.parameters() if p.requires_grad]
+
+    def loss():
+        out = m(d.positions, d.numbers, cell=d.cell, create_graph=True)
+        return out["forces"].pow(2).sum()
+
+    grads = torch.autograd.grad(loss(), params, allow_unused=True)
+    p, g = params[-1], grads[-1]
+    assert g is not None and torch.isfinite(g).all()
+    with torch.no_grad():
+        eps, k = 1e-6, int(g.abs().flatten().argmax())
+        p.view(-1)[k] += eps
+        up = float(loss())
+        p.view(-1)[k] -= 2 * eps
+        down = float(loss())
+        p.view(-1)[k] += eps
+    assert abs((up - down) / (2 * eps) - float(g.flatten()[k])) <= 1e-6 * max(1.0, abs(float(g.flatten()[k])))

@@ -123,3 +123,7 @@ def test_compiled_loop_second_derivatives():
     x = torch.randn(7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)).requires_grad_()
     assert torch.autograd.gradgradcheck(lambda v: spherical_harmonics([0, 1, 2, 3], v, True), (x,))
     assert torch.autograd.gradgradcheck(lambda v: spherical_harmonics([2], v, False, normalization="norm"), (x,))
+    # l = 0 alone is a constant: its gradient, and the gradient of that, are zero (no error)
+    y = spherical_harmonics([0], x, True)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    assert torch.equal(g, torch.zeros_like(x))

@@ -140,7 +140,10 @@ class CompiledSphericalHarmonics(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             with torch.enable_grad():
-                (gx,) = torch.autograd.grad(ctx.reference(x), x, grad, create_graph=True)
+                y = ctx.reference(x)
+                if not y.requires_grad:  # only l = 0: a constant
+                    return torch.zeros_like(x), None, None, None, None, None
+                (gx,) = torch.autograd.grad(y, x, grad, create_graph=True)
             return gx, None, None, None, None, None
         gx = torch.empty_like(x)
         args = (gx.numpy(), grad.detach().contiguous().numpy(), x.detach().contiguous().numpy(), ctx.normalize,
