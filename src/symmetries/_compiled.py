@@ -8,6 +8,7 @@ use their PyTorch formulation.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -17,7 +18,7 @@ try:
 except ImportError:
     numba = None
 
-_POOL = None
+_POOL, _POOL_PID = None, None
 
 
 def available(x: torch.Tensor) -> bool:
@@ -43,8 +44,9 @@ def run(kernel, calls):
     if len(calls) == 1:
         kernel(*calls[0])
         return
-    global _POOL
-    if _POOL is None or _POOL._max_workers < len(calls):
-        _POOL = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries")
+    global _POOL, _POOL_PID
+    # a forked child (a DataLoader worker, say) inherits the pool but not its threads
+    if _POOL is None or _POOL._max_workers < len(calls) or _POOL_PID != os.getpid():
+        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries"), os.getpid()
     for future in [_POOL.submit(kernel, *args) for args in calls]:
         future.result()
