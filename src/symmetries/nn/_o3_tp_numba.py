@@ -44,13 +44,11 @@ TILE = 8
 
 
 if numba is not None:
-    _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+    _jit, _inline = jit(), jit(inline="always")
 
     # Tiles are (rows, TILE, U) arrays, filled with the sample i and the channel u as range
     # indices (no negative-index wrap-around checks, so the loops vectorize); the terms run over
     # 2-d views (rows, TILE * U) of the same memory, one long unit-stride loop each.
-    _inline = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, inline="always")
-
     @_inline
     def _move_block(tile, i, c0, row, start, d, U, into_tile):  # pragma: no cover - compiled
         if into_tile:
