@@ -104,7 +104,10 @@ def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype, monkeypa
     results = []
     for device in ("cpu", "cuda"):
         if device == "cuda":
-            cls = module.TritonChannelwiseProduct if kernel == "triton" else module.ChannelwiseProduct
+            if kernel == "triton":
+                from symmetries.nn._o3_tp_triton import TritonChannelwiseProduct as cls
+            else:
+                cls = module.ChannelwiseProduct
             monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
         leaves = [t.to(device).requires_grad_() for t in (x1, x2, w)]
         y = tp.to(device)(*leaves)

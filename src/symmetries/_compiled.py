@@ -8,27 +8,33 @@ use their PyTorch formulation.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import torch
-
-try:
-    import numba
-except ImportError:
-    numba = None
 
 _POOL, _POOL_PID = None, None
 
 
+@lru_cache(maxsize=None)
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported, without importing it (numba takes ~0.3 s)."""
+    return importlib.util.find_spec(package) is not None
+
+
 def available(x: torch.Tensor) -> bool:
-    """Whether the compiled loops can run on ``x``: numba installed, a CPU float32/float64 tensor."""
-    return numba is not None and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    """Whether the compiled loops can run on ``x``: numba installed, a CPU float32/float64 tensor.
+    The modules holding the loops import numba, and are imported on first use."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and installed("numba")
 
 
 def jit(**options):
     """``numba.njit`` releasing the GIL, cached on disk, allowed to reassociate sums and fuse
     multiply-adds (no other fast-math assumption: NaN and infinities propagate)."""
+    import numba
+
     return numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, **options)
 
 

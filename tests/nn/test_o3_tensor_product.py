@@ -176,8 +176,9 @@ def _use_kernel(monkeypatch, kernel):
 
     if kernel == "numba":
         pytest.importorskip("numba")
-    cls = {"numba": module.NumbaChannelwiseProduct, "sparse": module.SparseChannelwiseProduct,
-           "batched": kernels.ChannelwiseProduct}[kernel]
+        from symmetries.nn._o3_tp_numba import NumbaChannelwiseProduct as cls
+    else:
+        cls = {"sparse": module.SparseChannelwiseProduct, "batched": kernels.ChannelwiseProduct}[kernel]
     monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
     monkeypatch.setattr(kernels, "CHUNK", 3)
 

@@ -32,11 +32,9 @@ from torch import nn
 
 from ..o3 import Irreps, wigner_3j
 from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
-from ._o3_tp_numba import NumbaChannelwiseProduct
 from .._compiled import available as compiled_available
+from .._compiled import installed
 from ._o3_tp_sparse import SparseChannelwiseProduct
-from ._o3_tp_triton import TritonChannelwiseProduct
-from ._o3_tp_triton import available as triton_available
 from ._o3_util import as_batch, check_irreps_input
 
 _MODES = ("uvw", "uvu")
@@ -326,7 +324,7 @@ class TensorProduct(nn.Module):
         for gi, g in enumerate(self._groups):
             cg, plan = getattr(self, f"_cg{gi}"), self._plans.get(gi)
             kernel = None if plan is None or torch.compiler.is_compiling() else _channelwise_kernel(x1)
-            if kernel in (NumbaChannelwiseProduct, TritonChannelwiseProduct):  # compiled: output in the irreps layout
+            if getattr(kernel, "irreps_layout", False):  # compiled: output in the irreps layout
                 Z = kernel.apply(x1, w, x2, cg, plan)
                 if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
                     return Z.reshape(batch + (self.irreps_out.dim,))
@@ -393,11 +391,19 @@ class TensorProduct(nn.Module):
 
 def _channelwise_kernel(x):
     """The fastest eager kernel for ``x``'s device and dtype: generated Triton on CUDA, numba
-    loops on the CPU (each when installed, for float32 and float64), else PyTorch kernels."""
-    compiled = x.dtype in (torch.float32, torch.float64)
-    if x.device.type != "cpu":
-        return TritonChannelwiseProduct if compiled and triton_available(x) else ChannelwiseProduct
-    return NumbaChannelwiseProduct if compiled_available(x) else SparseChannelwiseProduct
+    loops on the CPU (each when installed, for float32 and float64; imported on first use),
+    else PyTorch kernels."""
+    if x.device.type == "cpu":
+        if compiled_available(x):
+            from ._o3_tp_numba import NumbaChannelwiseProduct
+
+            return NumbaChannelwiseProduct
+        return SparseChannelwiseProduct
+    if x.is_cuda and x.dtype in (torch.float32, torch.float64) and installed("triton"):
+        from ._o3_tp_triton import TritonChannelwiseProduct
+
+        return TritonChannelwiseProduct
+    return ChannelwiseProduct
 
 
 class FullyConnectedTensorProduct(TensorProduct):

@@ -42,10 +42,6 @@ except ImportError:  # CPU-only PyTorch builds
     triton = tl = None
 
 
-def available(x: torch.Tensor) -> bool:
-    return triton is not None and x.is_cuda
-
-
 def _block(U):
     """Edges per program: about 256 values per tile, so each thread holds a few of each."""
     width = triton.next_power_of_2(U)
@@ -145,6 +141,8 @@ def _plan_kernels(plan: ChannelwisePlan, cg, like):
 class TritonChannelwiseProduct(torch.autograd.Function):
     """``(x1 (E, d1), w (E, n) or (n,), y (E, d2), cg (d2, n_cols))`` -> ``(E, sum_o U * d3)``: the
     plan's output blocks side by side, each in the irreps layout ``(U, d3)``. CUDA tensors."""
+
+    irreps_layout = True  # the output is in the irreps layout, blocks side by side
 
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):

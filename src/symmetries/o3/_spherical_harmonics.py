@@ -19,7 +19,6 @@ import torch
 
 from .._compiled import available as compiled_available
 from ._irreps import Irreps
-from ._spherical_numba import CompiledSphericalHarmonics
 from ._wigner import wigner_3j
 
 _NORMALIZATIONS = ("integral", "component", "norm")
@@ -79,6 +78,8 @@ def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalizatio
     scales = tuple(_scale(l, normalization) for l in ls)
     reference = functools.partial(_harmonics, normalize=normalize, ls=ls, scales=scales)
     if compiled_available(x) and not torch.compiler.is_compiling():
+        from ._spherical_numba import CompiledSphericalHarmonics
+
         out = CompiledSphericalHarmonics.apply(x, normalize, ls, scales, _step_terms, reference)
     else:
         out = reference(x)

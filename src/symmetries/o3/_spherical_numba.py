@@ -10,7 +10,9 @@ tile and runs the recurrence in reverse (adjoint), two multiply-adds per term:
 
     \bar Y^{l-1}_i \mathrel{+}= c\, \bar Y^l_k\, x_j, \qquad \bar x_j \mathrel{+}= c\, \bar Y^l_k\, Y^{l-1}_i .
 
-Second derivatives (training on forces) go through the PyTorch formulation.
+Second derivatives (training on forces) go through the PyTorch formulation. This module
+imports numba: :func:`~symmetries.o3.spherical_harmonics` imports it on first use, where
+numba is installed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .._compiled import jit, numba, ranges, run
+from .._compiled import jit, ranges, run
 
 #: vectors per tile: long unit-stride rows, and (l_max + 1)^2 of them stay in cache
 TILE = 64
@@ -45,79 +47,78 @@ def _tables(ls: tuple, scales: tuple, step_terms):
         np.asarray(scales, dtype=np.float64)
 
 
-if numba is not None:
-    @jit(inline="always")
-    def _tile(x, n0, m, normalize, lmax, src, xj, dst, coef, X, R, Y):  # pragma: no cover - compiled
-        """``X[j, t]`` = vectors ``n0 + t`` (divided by their norm ``R[t]`` if ``normalize``, as
-        ``torch.nn.functional.normalize``: by at least ``EPS``); ``Y[row, t]`` = all harmonics up to ``lmax``."""
+@jit(inline="always")
+def _tile(x, n0, m, normalize, lmax, src, xj, dst, coef, X, R, Y):  # pragma: no cover - compiled
+    """``X[j, t]`` = vectors ``n0 + t`` (divided by their norm ``R[t]`` if ``normalize``, as
+    ``torch.nn.functional.normalize``: by at least ``EPS``); ``Y[row, t]`` = all harmonics up to ``lmax``."""
+    for t in range(m):
+        r = 1.0
+        if normalize:
+            r = max(math.sqrt(x[n0 + t, 0] ** 2 + x[n0 + t, 1] ** 2 + x[n0 + t, 2] ** 2), EPS)
+        R[t] = r
+        inv = 1.0 / r
+        for j in range(3):
+            X[j, t] = x[n0 + t, j] * inv
+    Y[:, :m] = 0.0
+    for t in range(m):
+        Y[0, t] = 1.0
+    if lmax >= 1:
+        s3 = math.sqrt(3.0)
+        for j in range(3):
+            for t in range(m):
+                Y[1 + j, t] = s3 * X[j, t]
+    for q in range(src.shape[0]):
+        a, b, d, c = src[q], xj[q], dst[q], coef[q]
         for t in range(m):
-            r = 1.0
-            if normalize:
-                r = max(math.sqrt(x[n0 + t, 0] ** 2 + x[n0 + t, 1] ** 2 + x[n0 + t, 2] ** 2), EPS)
-            R[t] = r
-            inv = 1.0 / r
-            for j in range(3):
-                X[j, t] = x[n0 + t, j] * inv
-        Y[:, :m] = 0.0
-        for t in range(m):
-            Y[0, t] = 1.0
+            Y[d, t] += c * Y[a, t] * X[b, t]
+
+@jit()
+def _forward(n0, n1, out, x, normalize, lmax, src, xj, dst, coef, outs, scales):  # pragma: no cover - compiled
+    dt = x.dtype
+    X, R, Y = np.empty((3, TILE), dt), np.empty(TILE, dt), np.empty(((lmax + 1) ** 2, TILE), dt)
+    c = coef.astype(dt)
+    for s in range(n0, n1, TILE):
+        m = min(TILE, n1 - s)
+        _tile(x, s, m, normalize, lmax, src, xj, dst, c, X, R, Y)
+        for o in range(outs.shape[0]):
+            row, width, col, scale = outs[o, 0], outs[o, 1], outs[o, 2], scales[o]
+            for t in range(m):
+                for e in range(width):
+                    out[s + t, col + e] = scale * Y[row + e, t]
+
+@jit()
+def _backward(n0, n1, gx, grad, x, normalize, lmax, src, xj, dst, coef, outs, scales):  # pragma: no cover
+    dt = x.dtype
+    X, R, Y = np.empty((3, TILE), dt), np.empty(TILE, dt), np.empty(((lmax + 1) ** 2, TILE), dt)
+    gX, gY = np.empty((3, TILE), dt), np.empty(((lmax + 1) ** 2, TILE), dt)
+    c = coef.astype(dt)
+    for s in range(n0, n1, TILE):
+        m = min(TILE, n1 - s)
+        _tile(x, s, m, normalize, lmax, src, xj, dst, c, X, R, Y)
+        gY[:, :m] = 0.0
+        gX[:, :m] = 0.0
+        for o in range(outs.shape[0]):
+            row, width, col, scale = outs[o, 0], outs[o, 1], outs[o, 2], scales[o]
+            for t in range(m):
+                for e in range(width):
+                    gY[row + e, t] += scale * grad[s + t, col + e]
+        for q in range(src.shape[0] - 1, -1, -1):
+            a, b, d, cq = src[q], xj[q], dst[q], c[q]
+            for t in range(m):
+                g = cq * gY[d, t]
+                gY[a, t] += g * X[b, t]
+                gX[b, t] += g * Y[a, t]
         if lmax >= 1:
             s3 = math.sqrt(3.0)
             for j in range(3):
                 for t in range(m):
-                    Y[1 + j, t] = s3 * X[j, t]
-        for q in range(src.shape[0]):
-            a, b, d, c = src[q], xj[q], dst[q], coef[q]
-            for t in range(m):
-                Y[d, t] += c * Y[a, t] * X[b, t]
-
-    @jit()
-    def _forward(n0, n1, out, x, normalize, lmax, src, xj, dst, coef, outs, scales):  # pragma: no cover - compiled
-        dt = x.dtype
-        X, R, Y = np.empty((3, TILE), dt), np.empty(TILE, dt), np.empty(((lmax + 1) ** 2, TILE), dt)
-        c = coef.astype(dt)
-        for s in range(n0, n1, TILE):
-            m = min(TILE, n1 - s)
-            _tile(x, s, m, normalize, lmax, src, xj, dst, c, X, R, Y)
-            for o in range(outs.shape[0]):
-                row, width, col, scale = outs[o, 0], outs[o, 1], outs[o, 2], scales[o]
-                for t in range(m):
-                    for e in range(width):
-                        out[s + t, col + e] = scale * Y[row + e, t]
-
-    @jit()
-    def _backward(n0, n1, gx, grad, x, normalize, lmax, src, xj, dst, coef, outs, scales):  # pragma: no cover
-        dt = x.dtype
-        X, R, Y = np.empty((3, TILE), dt), np.empty(TILE, dt), np.empty(((lmax + 1) ** 2, TILE), dt)
-        gX, gY = np.empty((3, TILE), dt), np.empty(((lmax + 1) ** 2, TILE), dt)
-        c = coef.astype(dt)
-        for s in range(n0, n1, TILE):
-            m = min(TILE, n1 - s)
-            _tile(x, s, m, normalize, lmax, src, xj, dst, c, X, R, Y)
-            gY[:, :m] = 0.0
-            gX[:, :m] = 0.0
-            for o in range(outs.shape[0]):
-                row, width, col, scale = outs[o, 0], outs[o, 1], outs[o, 2], scales[o]
-                for t in range(m):
-                    for e in range(width):
-                        gY[row + e, t] += scale * grad[s + t, col + e]
-            for q in range(src.shape[0] - 1, -1, -1):
-                a, b, d, cq = src[q], xj[q], dst[q], c[q]
-                for t in range(m):
-                    g = cq * gY[d, t]
-                    gY[a, t] += g * X[b, t]
-                    gX[b, t] += g * Y[a, t]
-            if lmax >= 1:
-                s3 = math.sqrt(3.0)
-                for j in range(3):
-                    for t in range(m):
-                        gX[j, t] += s3 * gY[1 + j, t]
-            for t in range(m):  # through the normalization: (g - x (x . g)) / |x| (plain g / EPS if clamped)
-                dot = 0.0
-                if normalize and R[t] > EPS:
-                    dot = X[0, t] * gX[0, t] + X[1, t] * gX[1, t] + X[2, t] * gX[2, t]
-                for j in range(3):
-                    gx[s + t, j] = (gX[j, t] - X[j, t] * dot) / R[t]
+                    gX[j, t] += s3 * gY[1 + j, t]
+        for t in range(m):  # through the normalization: (g - x (x . g)) / |x| (plain g / EPS if clamped)
+            dot = 0.0
+            if normalize and R[t] > EPS:
+                dot = X[0, t] * gX[0, t] + X[1, t] * gX[1, t] + X[2, t] * gX[2, t]
+            for j in range(3):
+                gx[s + t, j] = (gX[j, t] - X[j, t] * dot) / R[t]
 
 
 class CompiledSphericalHarmonics(torch.autograd.Function):
