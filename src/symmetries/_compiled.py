@@ -52,7 +52,9 @@ def run(kernel, calls):
         return
     global _POOL, _POOL_PID
     # a forked child (a DataLoader worker, say) inherits the pool but not its threads
-    if _POOL is None or _POOL._max_workers < len(calls) or _POOL_PID != os.getpid():
-        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="symmetries"), os.getpid()
-    for future in [_POOL.submit(kernel, *args) for args in calls]:
+    if _POOL is None or _POOL._max_workers < len(calls) - 1 or _POOL_PID != os.getpid():
+        _POOL, _POOL_PID = ThreadPoolExecutor(max_workers=len(calls) - 1, thread_name_prefix="symmetries"), os.getpid()
+    futures = [_POOL.submit(kernel, *args) for args in calls[1:]]
+    kernel(*calls[0])  # the calling thread takes the first range
+    for future in futures:
         future.result()
