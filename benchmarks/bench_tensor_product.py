@@ -80,7 +80,7 @@ def our_flops(tp, batch):
         plan = tp._plans.get(gi)
         cg = getattr(tp, f"_cg{gi}")
         if plan is not None and available(probe):
-            tables = term_tables(plan, cg)
+            tables = term_tables(plan)
             total += batch * plan.mul * (len(tables[2]) + 3 * len(tables[4]))
             continue
         cols = cg.shape[1]

@@ -266,14 +266,17 @@ class TensorProduct(nn.Module):
 
     @staticmethod
     def _with_pairs(plan, C):
-        r"""Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`."""
+        r"""Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`,
+        and the nonzero entries themselves as terms ``(j, k, row, coefficient)`` (``C`` in float64)."""
         nonzero = (C != 0).any(0).tolist()
         pairs = []
         for k0, d3, r0, nr, a0 in plan.outs:
             for k in range(d3):
                 cols = [(r0 + j, a0 + k * nr + j) for j in range(nr)]
                 pairs.append(tuple((r, col) for r, col in cols if nonzero[col]) or cols[:1])
-        return plan._replace(pairs=tuple(pairs))
+        terms = tuple((j, k, r, float(C[j, col])) for k, ks in enumerate(pairs) for r, col in ks
+                      for j in torch.nonzero(C[:, col]).flatten().tolist())
+        return plan._replace(pairs=tuple(pairs), terms=terms)
 
     def _register_cg_sparse(self, gi, rows, outs, alphas):
         r"""Per output block ``o``, the ``(d3, rows_o)`` matrices :math:`\hat C_{j, k, r}` side by side:

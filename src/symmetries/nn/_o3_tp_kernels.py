@@ -42,6 +42,8 @@ class ChannelwisePlan(NamedTuple):
     order: tuple
     #: per output component k: the (row, column of A) pairs where the 3j matrix is nonzero
     pairs: tuple = ()
+    #: per nonzero 3j entry: (component j of the second input, output component k, row, coefficient)
+    terms: tuple = ()
 
 
 def _weights(w, offset, P, U):

@@ -182,7 +182,7 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
         x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan), y.detach().contiguous()
-        tables = term_tables(plan, cg)
+        tables = term_tables(plan)
         out = x1.new_empty(x1.shape[0], output_width(plan))
         args = (out.numpy(), x1c.numpy(), w3.numpy(), yc.numpy(), *tables)
         run(_forward, [(b0, b1, *args) for b0, b1 in ranges(x1.shape[0])])

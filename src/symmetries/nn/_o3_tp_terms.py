@@ -21,23 +21,15 @@ import torch
 from ._o3_tp_kernels import ChannelwisePlan, differentiable_backward
 
 
-def term_tables(plan: ChannelwisePlan, cg: torch.Tensor):
-    """The tables of :func:`_tables` for the plan's 3j matrix ``cg`` ``(d2, columns of A)``."""
-    return _tables(plan, cg.detach().to("cpu", torch.float64).numpy().tobytes(), tuple(cg.shape))
-
-
 @lru_cache(maxsize=None)
-def _tables(plan: ChannelwisePlan, cg: bytes, shape: tuple):
-    """Index tables, as int64 arrays (and the coefficients, float64):
+def term_tables(plan: ChannelwisePlan):
+    """Index tables of a plan, as int64 arrays (and the coefficients, float64):
 
     - per input block: its first column in ``x1``, ``2l+1``, and its first component in the tiles;
     - per output block: the same in the output ``(B, sum_o U * (2l+1))`` (blocks in plan order);
     - per row: its input component and its path in the weights ``(B, paths, U)``;
     - per term: ``j`` (component of the second input), ``k``, row, and the 3j coefficient.
-
-    ``cg`` holds the bytes of the plan's float64 ``(d2, columns of A)`` 3j matrix.
     """
-    C = np.frombuffer(cg, dtype=np.float64).reshape(shape)
     U = plan.mul
     in_blocks, first_c, first_p = [], [0], [0]
     for start, d1, P, _, _ in plan.blocks:
@@ -53,10 +45,8 @@ def _tables(plan: ChannelwisePlan, cg: bytes, shape: tuple):
         d1 = plan.blocks[b][1]
         rows_c += [first_c[b] + c for c in range(d1)]
         rows_p += [first_p[b] + p] * d1
-    terms = [(j, k, r, C[j, col]) for k, pairs in enumerate(plan.pairs) for r, col in pairs
-             for j in np.flatnonzero(C[:, col])]
     ints = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
-    tj, tk, tr, coef = zip(*terms)
+    tj, tk, tr, coef = zip(*plan.terms)
     return (*(ints(t) for t in (in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr)), np.asarray(coef, dtype=np.float64))
 
 

@@ -114,28 +114,21 @@ def _source(tables, U, d2, name):
 
 
 @lru_cache(maxsize=None)
-def _kernels(tables_key, U, d2):
+def _kernels(plan: ChannelwisePlan, d2: int):
     """Define the kernels of one plan (Triton compiles them at their first launch)."""
-    tables = _TABLES[tables_key]
-    name = "tp_" + tables_key[:12]
-    source = _source(tables, U, d2, name)
-    filename = f"<symmetries-tensor-product-{tables_key[:12]}>"
+    key = hashlib.sha1(repr((plan, d2)).encode()).hexdigest()[:12]
+    name, filename = f"tp_{key}", f"<symmetries-tensor-product-{key}>"
+    source = _source(term_tables(plan), plan.mul, d2, name)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for inspect.getsource
     scope = {"triton": triton, "tl": tl}
     exec(compile(source, filename, "exec"), scope)
     return scope[f"{name}_forward"], scope[f"{name}_backward"]
 
 
-_TABLES: dict = {}
-
-
-def _plan_kernels(plan: ChannelwisePlan, cg, like):
-    """The kernels and the 3j coefficients (in ``like``'s dtype and device) of a plan."""
-    tables = term_tables(plan, cg)
-    key = hashlib.sha1(b"".join(t.tobytes() for t in tables) + str(plan.mul).encode()).hexdigest()
-    _TABLES.setdefault(key, tables)
-    coef = torch.as_tensor(tables[-1], dtype=like.dtype, device=like.device)
-    return (*_kernels(key, plan.mul, cg.shape[0]), coef)
+@lru_cache(maxsize=None)
+def _coefficients(plan: ChannelwisePlan, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The plan's 3j coefficients on ``device``, copied there once."""
+    return torch.tensor([c for *_, c in plan.terms], dtype=dtype, device=device)
 
 
 class TritonChannelwiseProduct(torch.autograd.Function):
@@ -146,7 +139,8 @@ class TritonChannelwiseProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
-        forward, _, coef = _plan_kernels(plan, cg, x1)
+        forward, _ = _kernels(plan, y.shape[1])
+        coef = _coefficients(plan, x1.dtype, x1.device)
         x1c, w3, yc = x1.detach().contiguous(), path_weights(w.detach(), plan, copy=False), y.detach().contiguous()
         E = x1.shape[0]
         out = x1.new_empty(E, output_width(plan))
@@ -163,7 +157,8 @@ class TritonChannelwiseProduct(torch.autograd.Function):
         plan = ctx.plan
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             return reference_backward(ctx, grad)
-        _, backward, coef = _plan_kernels(plan, cg, x1)
+        _, backward = _kernels(plan, y.shape[1])
+        coef = _coefficients(plan, x1.dtype, x1.device)
         E = x1.shape[0]
         gx1 = input_gradient(plan, x1c)
         gy = torch.empty_like(yc)

@@ -76,13 +76,12 @@ def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalizatio
     x = vectors.reshape(-1, 3)
     ls = tuple(ls)
     scales = tuple(_scale(l, normalization) for l in ls)
-    reference = functools.partial(_harmonics, normalize=normalize, ls=ls, scales=scales)
     if compiled_available(x) and not torch.compiler.is_compiling():
         from ._spherical_numba import CompiledSphericalHarmonics
 
-        out = CompiledSphericalHarmonics.apply(x, normalize, ls, scales, _step_terms, reference)
+        out = CompiledSphericalHarmonics.apply(x, normalize, ls, scales)
     else:
-        out = reference(x)
+        out = _harmonics(x, normalize, ls, scales)
     return out.reshape(batch + (out.shape[-1],))
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .._compiled import jit, ranges, run
+from ._spherical_harmonics import _harmonics, _step_terms
 
 #: vectors per tile: long unit-stride rows, and (l_max + 1)^2 of them stay in cache
 TILE = 64
@@ -32,11 +33,11 @@ EPS = 1e-12
 
 
 @lru_cache(maxsize=None)
-def _tables(ls: tuple, scales: tuple, step_terms):
+def _tables(ls: tuple, scales: tuple):
     """Terms of every step ``l = 2 .. l_max`` as ``(source row, j, target row, c)`` with rows
     ``l^2 + m``; and per requested ``l``: its first row, width, first output column, scale."""
     terms = [((l - 1) ** 2 + i, j, l * l + k, c) for l in range(2, max(ls) + 1)
-             for k, comp in enumerate(step_terms(l)) for i, j, c in comp]
+             for k, comp in enumerate(_step_terms(l)) for i, j, c in comp]
     src, xj, dst, coef = zip(*terms) if terms else ((), (), (), ())
     outs, col = [], 0
     for l in ls:
@@ -122,32 +123,32 @@ def _backward(n0, n1, gx, grad, x, normalize, lmax, src, xj, dst, coef, outs, sc
 
 
 class CompiledSphericalHarmonics(torch.autograd.Function):
-    """``x (N, 3)`` -> ``(N, sum over ls of 2l+1)``, of ``x / |x|`` if ``normalize``. CPU tensors.
-    ``reference(x)`` is the PyTorch formulation, used for second derivatives."""
+    """``x (N, 3)`` -> ``(N, sum over ls of 2l+1)``, of ``x / |x|`` if ``normalize``, each degree
+    times its ``scales`` entry. CPU tensors."""
 
     @staticmethod
-    def forward(ctx, x, normalize: bool, ls: tuple, scales: tuple, step_terms, reference):
-        tables = _tables(ls, scales, step_terms)
+    def forward(ctx, x, normalize: bool, ls: tuple, scales: tuple):
+        tables = _tables(ls, scales)
         xc = x.detach().contiguous()
         out = x.new_empty(x.shape[0], sum(2 * l + 1 for l in ls))
         args = (out.numpy(), xc.numpy(), bool(normalize), max(ls), *tables)
         run(_forward, [(n0, n1, *args) for n0, n1 in ranges(x.shape[0], TILE)])
         ctx.save_for_backward(x)
-        ctx.tables, ctx.lmax, ctx.reference, ctx.normalize = tables, max(ls), reference, bool(normalize)
+        ctx.tables, ctx.normalize, ctx.ls, ctx.scales = tables, bool(normalize), ls, scales
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
-            with torch.enable_grad():
-                y = ctx.reference(x)
+            with torch.enable_grad():  # through the PyTorch recurrence
+                y = _harmonics(x, ctx.normalize, ctx.ls, ctx.scales)
                 if not y.requires_grad:  # only l = 0: a constant
-                    return torch.zeros_like(x), None, None, None, None, None
+                    return torch.zeros_like(x), None, None, None
                 (gx,) = torch.autograd.grad(y, x, grad, create_graph=True)
-            return gx, None, None, None, None, None
+            return gx, None, None, None
         gx = torch.empty_like(x)
         args = (gx.numpy(), grad.detach().contiguous().numpy(), x.detach().contiguous().numpy(), ctx.normalize,
-                ctx.lmax, *ctx.tables)
+                max(ctx.ls), *ctx.tables)
         run(_backward, [(n0, n1, *args) for n0, n1 in ranges(x.shape[0], TILE)])
-        return gx, None, None, None, None, None
+        return gx, None, None, None
