@@ -21,3 +21,13 @@ def group(request):
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(0)
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: small models train much faster so, above all on a
+    shared, loaded machine (used automatically by tests/studies and tests/symmetrize)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

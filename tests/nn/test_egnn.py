@@ -1,6 +1,5 @@
 """EGNN: E(n) equivariance (rotations, reflections, translations), permutations, stability."""
 
-import io
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +9,7 @@ import symmetries as sym
 from symmetries.actions import Euclidean, GraphPermutation, PointCloudAction
 from symmetries.groups import O, SO
 from symmetries.nn import EGNN, EGNNLayer, fully_connected_graph, knn_graph
+from symmetries.testing import reload_state_dict
 
 OPTIONS = {
     "plain": {},
@@ -183,11 +183,8 @@ def test_compile_and_state_dict(gen):
     ref = model(h, pos, edge_index, edge_attr, vel)
     out = compiled(h, pos, edge_index, edge_attr, vel)
     assert torch.allclose(out[1], ref[1], atol=1e-5) and torch.allclose(out[0], ref[0], atol=1e-5)
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    buf.seek(0)
-    other = EGNN(2, hidden=16, out_features=3, layers=3, edge_features=1, dim=3, velocity=True)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other = reload_state_dict(model, EGNN(2, hidden=16, out_features=3, layers=3, edge_features=1, dim=3,
+                                          velocity=True))
     assert torch.equal(other(h, pos, edge_index, edge_attr, vel)[1], ref[1])
     assert set(model.train().state_dict()) == set(model.eval().state_dict())
 

@@ -1,6 +1,5 @@
 """Scatter, graph construction and message passing in PyG's layout."""
 
-import io
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +9,7 @@ import symmetries as sym
 from symmetries.actions import GraphPermutation, invariant
 from symmetries.nn import (GNN, GNNLayer, check_graph, fully_connected_graph, global_pool, knn_graph,
                            radius_graph, scatter)
+from symmetries.testing import reload_state_dict
 
 
 def _random_graph(gen, sizes=(4, 6, 3), p=0.5, features=3, dtype=torch.float64):
@@ -196,11 +196,7 @@ def test_graph_bad_input():
 def test_gnn_state_dict_round_trip(gen):
     x, edge_index, batch = _random_graph(gen, dtype=torch.float32)
     model = GNN(3, 2, hidden=8)
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    buf.seek(0)
-    other = GNN(3, 2, hidden=8)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other = reload_state_dict(model, GNN(3, 2, hidden=8))
     assert torch.equal(model(x, edge_index), other(x, edge_index))
 
 

@@ -1,10 +1,10 @@
-import io
 
 import pytest
 import torch
 
 import symmetries as sym
 from symmetries.reps import standard, trivial
+from symmetries.testing import reload_state_dict
 from tests.conftest import ALL_GROUPS
 
 G = sym.groups
@@ -81,11 +81,7 @@ def test_emlp_float32_and_state_dict_roundtrip(gen):
     model = sym.nn.EMLP(rep_in, rep_out, hidden=48, depth=2)
     x = torch.randn(8, rep_in.dim, generator=gen).float()
     sym.assert_equivariant(model, rep_in, rep_out, x, n_samples=16, generator=gen)  # rtol 1e-5 in float32
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    buf.seek(0)
-    clone = sym.nn.EMLP(rep_in, rep_out, hidden=48, depth=2)
-    clone.load_state_dict(torch.load(buf, weights_only=True))
+    clone = reload_state_dict(model, sym.nn.EMLP(rep_in, rep_out, hidden=48, depth=2))
     assert torch.equal(clone(x), model(x))
     model.eval()
     assert model.state_dict().keys() == clone.state_dict().keys()

@@ -1,4 +1,3 @@
-import io
 
 import pytest
 import torch
@@ -7,7 +6,7 @@ import symmetries as sym
 from symmetries.nn import (BesselBasis, Gate, IrrepsBatchNorm, IrrepsLayerNorm, IrrepsLinear, NormActivation,
                            PolynomialCutoff, RadialEmbedding, SphericalHarmonics)
 from symmetries.o3 import Irreps
-from symmetries.testing import assert_equivariant
+from symmetries.testing import assert_equivariant, reload_state_dict
 
 IRREPS = Irreps("4x0e + 2x0o + 3x1o + 2x1e + 2x2e")
 
@@ -93,11 +92,7 @@ def test_linear_paths_and_zero_outputs():
 
 def test_state_dict_round_trip_and_weights_only_load():
     for name, layer in _layers().items():
-        buf = io.BytesIO()
-        torch.save(layer.state_dict(), buf)
-        buf.seek(0)
-        fresh = _layers()[name]
-        fresh.load_state_dict(torch.load(buf, weights_only=True))
+        fresh = reload_state_dict(layer, _layers()[name])
         x = _x(getattr(layer, "irreps_in", IRREPS), dtype=torch.float32)
         assert torch.equal(fresh(x), layer(x)), name
 

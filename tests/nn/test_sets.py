@@ -1,6 +1,5 @@
 """DeepSets and the Maron et al. permutation-equivariant linear layers."""
 
-import io
 import math
 
 import pytest
@@ -11,6 +10,7 @@ from symmetries.actions import SetPermutation, invariant
 from symmetries.groups import Symmetric
 from symmetries.nn import DeepSets, DeepSetsLayer, EquivariantDeepSets, PermutationLinear, set_partitions, set_pool
 from symmetries.reps import equivariant_basis, standard, trivial
+from symmetries.testing import reload_state_dict
 
 
 def _bell(k):
@@ -112,11 +112,7 @@ def test_permutation_linear_compile_and_state_dict(gen):
     x = torch.randn(2, 5, 5, 3, generator=gen)
     compiled = torch.compile(layer, backend="eager", fullgraph=True)
     assert torch.allclose(compiled(x), layer(x), atol=1e-6)
-    buf = io.BytesIO()
-    torch.save(layer.state_dict(), buf)
-    buf.seek(0)
-    other = PermutationLinear(2, 2, 3, 3)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other = reload_state_dict(layer, PermutationLinear(2, 2, 3, 3))
     assert torch.equal(other(x), layer(x))
 
 
@@ -185,11 +181,7 @@ def test_set_pool_closed_forms(gen):
 
 def test_deepsets_state_dict_round_trip(gen):
     model = DeepSets(3, 2, hidden=8)
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    buf.seek(0)
-    other = DeepSets(3, 2, hidden=8)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other = reload_state_dict(model, DeepSets(3, 2, hidden=8))
     x = torch.randn(2, 4, 3, generator=gen)
     assert torch.equal(model(x), other(x))
 

@@ -1,6 +1,5 @@
 """Set attention (SAB, ISAB) and pooling by attention (PMA): permutations and masks."""
 
-import io
 
 import pytest
 import torch
@@ -8,6 +7,7 @@ import torch
 import symmetries as sym
 from symmetries.actions import SetPermutation, invariant
 from symmetries.nn import AttentionPooling, InducedSetAttention, SetAttention
+from symmetries.testing import reload_state_dict
 
 MODULES = {
     "sab": lambda: SetAttention(3, 8, heads=2),
@@ -49,11 +49,7 @@ def test_pma_squeezes_one_seed_and_round_trips(gen):
     pma = AttentionPooling(3, 8, seeds=1, heads=4)
     x = torch.randn(2, 5, 3, generator=gen)
     assert pma(x).shape == (2, 8)
-    buf = io.BytesIO()
-    torch.save(pma.state_dict(), buf)
-    buf.seek(0)
-    other = AttentionPooling(3, 8, seeds=1, heads=4)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other = reload_state_dict(pma, AttentionPooling(3, 8, seeds=1, heads=4))
     assert torch.equal(other(x), pma(x))
 
 

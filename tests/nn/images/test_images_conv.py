@@ -1,4 +1,3 @@
-import io
 
 import pytest
 import torch
@@ -8,7 +7,7 @@ from symmetries.actions import disk_mask
 from symmetries.groups import O2, SO2, Cyclic, Dihedral
 from symmetries.nn.images import FieldType, GroupConv2d, R2Conv, R2ConvTranspose, quotient
 from symmetries.reps import irrep, irreps, regular
-from symmetries.testing import assert_equivariant, check_equivariance
+from symmetries.testing import assert_equivariant, check_equivariance, reload_state_dict
 
 
 def _types(G):
@@ -118,11 +117,7 @@ def test_checkpoint_round_trip_with_weights_only():
     G = Dihedral(4)
     t = FieldType.regular(G, 1) + FieldType(G, [irrep(G, 1, 1)])
     conv = R2Conv(t, t, 3)
-    buf = io.BytesIO()
-    torch.save(conv.state_dict(), buf)
-    buf.seek(0)
-    fresh = R2Conv(t, t, 3)
-    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    fresh = reload_state_dict(conv, R2Conv(t, t, 3))
     x = torch.randn(1, t.size, 7, 7)
     assert torch.equal(fresh(x), conv(x))
 

@@ -1,5 +1,4 @@
 import importlib.util
-import io
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ from symmetries.nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType
                                   GroupPool2d, NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv,
                                   R2ConvTranspose, export)
 from symmetries.reps import irrep
+from symmetries.testing import reload_state_dict
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
 
@@ -95,11 +95,7 @@ def test_exported_model_scripts_and_loads_without_symmetries(tmp_path):
 
 def test_exported_state_dict_round_trip():
     plain = export(_trained())
-    buf = io.BytesIO()
-    torch.save(plain.state_dict(), buf)
-    buf.seek(0)
-    again = export(_trained())
-    again.load_state_dict(torch.load(buf, weights_only=True))
+    again = reload_state_dict(plain, export(_trained()))
     x = torch.randn(1, 1, 15, 15)
     with torch.no_grad():
         assert torch.equal(again(x), plain(x))

@@ -7,7 +7,7 @@ from symmetries.groups import SO2, Cyclic, Dihedral
 from symmetries.nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlinearity2d, GroupPool2d,
                                   NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, quotient)
 from symmetries.reps import irrep, irreps, regular
-from symmetries.testing import assert_equivariant
+from symmetries.testing import assert_equivariant, reload_state_dict
 
 G = Dihedral(4)
 REG = FieldType.regular(G, 2)
@@ -100,11 +100,7 @@ def test_batch_norm_state_dict_same_in_train_and_eval():
     bn(_x(MIXED, dtype=torch.float32))
     bn.eval()
     assert list(bn.state_dict()) == keys
-    buf = io.BytesIO()
-    torch.save(bn.state_dict(), buf)
-    buf.seek(0)
-    fresh = FieldBatchNorm2d(MIXED).eval()
-    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    fresh = reload_state_dict(bn, FieldBatchNorm2d(MIXED).eval())
     x = _x(MIXED, dtype=torch.float32)
     assert torch.equal(fresh(x), bn(x))
 
