@@ -51,27 +51,45 @@ def best_time(fn, repeats, inner=1):
     return best * 1e3
 
 
-def timings(module, args, repeats):
+def step_functions(module, args):
+    """``(forward, forward_backward)`` of ``module`` on ``args``: forward without autograd, and a
+    training step's forward and backward after ``zero_grad(set_to_none=True)``."""
     leaves = [a.detach().requires_grad_() for a in args]
 
     def forward():
         with torch.no_grad():
             module(*args)
 
-    def forward_backward():  # as a training step after zero_grad(set_to_none=True): no accumulation
+    def forward_backward():  # no accumulation into existing gradients
         for leaf in leaves:
             leaf.grad = None
         out = module(*leaves)
         out.backward(torch.ones_like(out))
 
-    return best_time(forward, repeats), best_time(forward_backward, repeats)
+    return forward, forward_backward
+
+
+def interleaved_best(fns, repeats):
+    """Best time (ms) of each function over ``repeats`` rounds that run every function once,
+    in turn: a slow spell of the machine hits all of them, so their ratios hold."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = CLOCK()
+            fn()
+            best[i] = min(best[i], CLOCK() - t0)
+    return [b * 1e3 for b in best]
 
 
 def our_flops(tp, batch):
-    """FLOPs of our forward: for the compiled channel-wise loops one multiply per row
-    (x * w) and three per 3j term (c * y * X, accumulated), per channel; otherwise 2 x the
-    multiply-adds of y @ C, the batched products and the weights."""
+    """FLOPs of our forward: for the compiled channel-wise loops, per channel, one multiply per
+    row (x * w) and, in the loops generated for large batches, one multiply-add per nonzero
+    (output component, row) pair, or in the table-driven loops three per 3j term (c * y * X,
+    accumulated); otherwise 2 x the multiply-adds of y @ C, the batched products and the weights."""
     from symmetries._compiled import available
+    from symmetries.nn._o3_tp_generated import MIN_BATCH
     from symmetries.nn._o3_tp_terms import term_tables
 
     total = 0
@@ -81,7 +99,9 @@ def our_flops(tp, batch):
         cg = getattr(tp, f"_cg{gi}")
         if plan is not None and available(probe):
             tables = term_tables(plan)
-            total += batch * plan.mul * (len(tables[2]) + 3 * len(tables[4]))
+            pairs = len({(k, r) for _, k, r in zip(*tables[4:7])})
+            per_channel = 2 * pairs if batch >= MIN_BATCH else 3 * len(tables[4])
+            total += batch * plan.mul * (len(tables[2]) + per_channel)
             continue
         cols = cg.shape[1]
         total += 2 * batch * tp.irreps_in2.dim * cols  # A = y @ C
@@ -144,18 +164,23 @@ def main():
     for name, (make_ours, make_theirs, per_sample) in cases.items():
         ours = make_ours()
         inputs = [x1, x2] + ([torch.randn(batch, ours.weight_numel)] if per_sample else [])
-        f_ours, fb_ours = timings(ours, inputs, repeats)
+        fns = list(step_functions(ours, inputs))
+        theirs = make_theirs() if make_theirs is not None else None
+        if theirs is not None:
+            fns += step_functions(theirs, inputs)
+        if args.compile:
+            fns += step_functions(torch.compile(ours), inputs)
+        times = interleaved_best(fns, repeats)
+        f_ours, fb_ours = times[:2]
         row = {"case": name, "batch": batch, "ours_fwd_ms": f_ours, "ours_fwdbwd_ms": fb_ours}
         flops = our_flops(ours, batch)
         row["ours_fwd_gflops"] = flops / 1e9
         row["ours_fwd_gflop_per_s"] = flops / (f_ours * 1e-3) / 1e9
         row["ours_fwdbwd_gflop_per_s"] = 3 * flops / (fb_ours * 1e-3) / 1e9
         if args.compile:
-            compiled = torch.compile(ours)
-            row["compiled_fwd_ms"], row["compiled_fwdbwd_ms"] = timings(compiled, inputs, repeats)
-        if make_theirs is not None:
-            theirs = make_theirs()
-            f_e3, fb_e3 = timings(theirs, inputs, repeats)
+            row["compiled_fwd_ms"], row["compiled_fwdbwd_ms"] = times[-2:]
+        if theirs is not None:
+            f_e3, fb_e3 = times[2:4]
             row.update(e3nn_fwd_ms=f_e3, e3nn_fwdbwd_ms=fb_e3, speedup_fwd=f_e3 / f_ours, speedup_fwdbwd=fb_e3 / fb_ours)
             if args.compile:
                 row["compiled_speedup_fwdbwd"] = fb_e3 / row["compiled_fwdbwd_ms"]

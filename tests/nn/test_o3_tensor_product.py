@@ -168,22 +168,25 @@ def test_cross_check_channelwise_and_mixed(e3nn_o3):
 
 
 def _use_kernel(monkeypatch, kernel):
-    """Make every channel-wise product in this test run on ``kernel``: the numba loops, the
-    sparse PyTorch kernel (CPU without numba) or the batched-product one (GPUs without Triton),
+    """Make every channel-wise product in this test run on ``kernel``: the numba loops (driven
+    by tables, or generated for the plan, whatever the batch), the sparse PyTorch kernel (CPU without numba) or the batched-product one (GPUs without Triton),
     here over several chunks, one of them partial."""
     import symmetries.nn._o3_tensor_product as module
     import symmetries.nn._o3_tp_kernels as kernels
 
-    if kernel == "numba":
+    if kernel in ("numba", "generated"):  # table-driven loops, or the ones generated per plan
         pytest.importorskip("numba")
+        import symmetries.nn._o3_tp_generated as generated
         from symmetries.nn._o3_tp_numba import NumbaChannelwiseProduct as cls
+
+        monkeypatch.setattr(generated, "MIN_BATCH", 0 if kernel == "generated" else 10 ** 9)
     else:
         cls = {"sparse": module.SparseChannelwiseProduct, "batched": kernels.ChannelwiseProduct}[kernel]
     monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
     monkeypatch.setattr(kernels, "CHUNK", 3)
 
 
-KERNELS = ["numba", "sparse", "batched"]
+KERNELS = ["numba", "generated", "sparse", "batched"]
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -215,11 +218,12 @@ def _mixed_product(shared):
     return TensorProduct("4x0e + 3x1e + 4x1o", "0e + 1o + 1e", "4x0e + 4x1o + 4x1e", ins, shared_weights=shared)
 
 
+@pytest.mark.parametrize("compiled", ["numba", "generated"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("shared", [False, True])
-def test_compiled_cpu_kernel_matches_pytorch_kernel(monkeypatch, shared, dtype):
+def test_compiled_cpu_kernel_matches_pytorch_kernel(monkeypatch, shared, dtype, compiled):
     """The numba loops against the sparse PyTorch kernel on a mixed layout, over a batch that
-    is no multiple of the loops' tile (4) and split over threads: values and gradients."""
+    is no multiple of the loops' tile (8) and split over threads: values and gradients."""
     pytest.importorskip("numba")
     tp = _mixed_product(shared).to(dtype)
     assert tp._plans, "this layout should use the channel-wise kernel"
@@ -227,7 +231,7 @@ def test_compiled_cpu_kernel_matches_pytorch_kernel(monkeypatch, shared, dtype):
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
     w = torch.randn(*(() if shared else (n,)), tp.weight_numel, dtype=dtype)
     results = []
-    for kernel in ("numba", "sparse"):
+    for kernel in (compiled, "sparse"):
         _use_kernel(monkeypatch, kernel)
         leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
         out = tp(*leaves)
@@ -269,3 +273,18 @@ def test_second_derivatives(kernel, shared, monkeypatch):
     else:
         w = torch.randn(3, tp.weight_numel, dtype=torch.float64, generator=gen).requires_grad_()
         assert torch.autograd.gradgradcheck(tp, (x1, x2, w))
+
+
+def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
+    """A plan's generated loops are a source file in ``$SYMMETRIES_CACHE/kernels`` named by
+    the hash of the source; asking again reuses the file and the imported module."""
+    pytest.importorskip("numba")
+    from symmetries.nn._o3_tp_generated import kernel_source, kernels
+
+    monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path))
+    plan = _mixed_product(False)._plans[0]
+    forward, backward = kernels.__wrapped__(plan)
+    files = list((tmp_path / "kernels").glob("symmetries_tp_*.py"))
+    assert len(files) == 1 and files[0].read_text().endswith(kernel_source(plan))
+    again = kernels.__wrapped__(plan)
+    assert again == (forward, backward) and list((tmp_path / "kernels").glob("*.py")) == files
