@@ -4,10 +4,11 @@ Cases (issue 3):
   channel-wise  32x0e+32x1o+32x2e (x) 0e+1o+2e -> same, 11 'uvu' paths, per-sample weights
   fully connected  the same irreps, all 'uvw' paths, shared weights
 Batch 4096 (1024 with --quick), float32, forward (no grad) and forward+backward (grads of
-both inputs and the weights). Reports min-of-repeats times, the ratio e3nn / ours, and the
-FLOP rate of our forward against this machine's float32 GEMM peak (measured here).
-The channel-wise product runs the compiled loops when numba is installed (the default with
-the test or 'fast' extras), else the PyTorch kernels.
+both inputs and the weights), ours and e3nn timed in interleaved rounds (best of each).
+Reports the ratio e3nn / ours and the FLOP rate of our forward against this machine's
+float32 GEMM peak (measured here). With numba installed (the default with the test or
+'fast' extras) and batches of 1024 or more, the channel-wise product and the 3j contraction
+of the fully connected one run loops generated for their paths; else the PyTorch kernels.
 
     PYTHONPATH=src python benchmarks/bench_tensor_product.py [--quick] [--threads 2] [--compile]
 
@@ -87,7 +88,9 @@ def our_flops(tp, batch):
     """FLOPs of our forward: for the compiled channel-wise loops, per channel, one multiply per
     row (x * w) and, in the loops generated for large batches, one multiply-add per nonzero
     (output component, row) pair, or in the table-driven loops three per 3j term (c * y * X,
-    accumulated); otherwise 2 x the multiply-adds of y @ C, the batched products and the weights."""
+    accumulated); for 'uvw' groups the weight GEMMs, then in the generated loops one
+    multiply-add per nonzero pair; otherwise 2 x the multiply-adds of y @ C, the batched
+    products and the weights."""
     from symmetries._compiled import available
     from symmetries.nn._o3_tp_generated import MIN_BATCH
     from symmetries.nn._o3_tp_terms import term_tables
@@ -103,6 +106,12 @@ def our_flops(tp, batch):
             per_channel = 2 * pairs if batch >= MIN_BATCH else 3 * len(tables[4])
             total += batch * plan.mul * (len(tables[2]) + per_channel)
             continue
+        weights = sum(2 * batch * tp.irreps_in1[blk].ir.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
+                      for blk in g.blocks1) if g.mode == "uvw" else 0
+        if g.mode == "uvw" and tp.shared_weights and batch >= MIN_BATCH and available(probe):
+            rows = tp._row_plans[gi]  # the weight GEMMs, then one multiply-add per nonzero (k, r) pair
+            total += weights + 2 * batch * g.mul * len({(k, r) for _, k, r, _ in rows.terms})
+            continue
         cols = cg.shape[1]
         total += 2 * batch * tp.irreps_in2.dim * cols  # A = y @ C
         if plan is not None:  # one multiply-add per nonzero 3j entry (CPU kernel), weights x input
@@ -110,10 +119,7 @@ def our_flops(tp, batch):
         elif g.mode == "uvu":
             total += 2 * batch * g.mul * g.contraction * (g.width + 1)
         else:
-            total += 2 * batch * g.mul * g.contraction * g.width
-            for blk in g.blocks1:
-                mul1, ir1 = tp.irreps_in1[blk]
-                total += 2 * batch * ir1.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
+            total += 2 * batch * g.mul * g.contraction * g.width + weights
     return total
 
 

@@ -276,15 +276,73 @@ def test_second_derivatives(kernel, shared, monkeypatch):
 
 
 def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
-    """A plan's generated loops are a source file in ``$SYMMETRIES_CACHE/kernels`` named by
-    the hash of the source; asking again reuses the file and the imported module."""
+    """Generated source goes to ``$SYMMETRIES_CACHE/kernels`` under the hash of its text; asking
+    again reuses the imported module, and a plan's loops are those of its source."""
     pytest.importorskip("numba")
-    from symmetries.nn._o3_tp_generated import kernel_source, kernels
+    from symmetries.nn._o3_tp_generated import compiled_module, kernel_source, kernels
 
     monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path))
-    plan = _mixed_product(False)._plans[0]
-    forward, backward = kernels.__wrapped__(plan)
+    tag = torch.randint(0, 2 ** 62, ()).item()  # a source no other test compiled
+    source = f"@_jit\ndef scaled(x):\n    return x * {tag}\n"
+    module = compiled_module(source)
     files = list((tmp_path / "kernels").glob("symmetries_tp_*.py"))
-    assert len(files) == 1 and files[0].read_text().endswith(kernel_source(plan))
-    again = kernels.__wrapped__(plan)
-    assert again == (forward, backward) and list((tmp_path / "kernels").glob("*.py")) == files
+    assert len(files) == 1 and files[0].read_text().endswith(source) and module.scaled(2) == 2 * tag
+    assert compiled_module(source) is module and list((tmp_path / "kernels").glob("*.py")) == files
+    plan = _mixed_product(False)._plans[0]
+    assert kernels(plan) == (compiled_module(kernel_source(plan)).forward, compiled_module(kernel_source(plan)).backward)
+
+
+def _fully_connected_products():
+    return [FullyConnectedTensorProduct("3x0e + 2x1o + 2x2e", "2x0e + 1o + 2e", "2x0e + 3x1o + 1x1e + 2x2e"),
+            _mixed_product(True)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("which", [0, 1])
+def test_fully_connected_generated_rows_match_batched_products(monkeypatch, which, dtype):
+    """'uvw' groups with shared weights: the 3j contraction as loops generated for the group
+    (every batch size here) against the batched products, values and gradients of the
+    inputs and weights, with several copies of a second-input irrep (v > 1)."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+
+    tp = _fully_connected_products()[which].to(dtype)
+    n = 77
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
+    results = []
+    for threshold in (0, 10 ** 9):
+        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
+        tp.zero_grad(set_to_none=True)
+        leaves = [t.clone().requires_grad_() for t in (x1, x2)]
+        out = tp(*leaves)
+        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves + [tp.weight])))
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+    for a, b in zip(*results):
+        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+
+
+def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
+    """Force training differentiates a 'uvw' product twice: exact through the generated rows."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+
+    monkeypatch.setattr(generated, "MIN_BATCH", 0)
+    tp = _fully_connected_products()[0].double()
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 3, torch.float64)
+    w = tp.weight.detach().clone()
+    inputs = [t.clone().requires_grad_() for t in (x1, x2, w)]
+    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), inputs)
+
+
+@pytest.mark.parametrize("kernel", ["numba", "generated"])
+def test_gradient_of_second_input_components_no_path_reads_is_zero(monkeypatch, kernel):
+    """Where no path reads the second input's last block, its gradient is exactly zero (the
+    compiled loops write it; an uninitialized buffer would leak garbage)."""
+    _use_kernel(monkeypatch, kernel)
+    ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 1, 0, "uvu"), (1, 0, 1, "uvu")]
+    tp = TensorProduct("4x0e + 4x1o", "0e + 1o + 2e", "4x0e + 4x1o", ins, shared_weights=False).double()
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 300, torch.float64)
+    x2 = x2.requires_grad_()
+    w = torch.randn(300, tp.weight_numel, dtype=torch.float64)
+    (g,) = torch.autograd.grad(tp(x1, x2, w).pow(2).sum(), x2)
+    assert g[:, 4:].abs().max() == 0 and g[:, :4].abs().min() > 0

@@ -20,6 +20,11 @@ matrix products, whatever its number of paths, with channels last (contiguous):
    \hat C_{J, k, r}`, one GEMM (the normalization sits inside :math:`\hat C`);
 3. one batched product :math:`Z_b = A_b X_b`, ``(K, D) @ (D, M)``, which also sums the
    paths that share an output block.
+
+Faster kernels replace steps 2-3 where they apply: for channel-wise groups (second input of
+multiplicity 1) the loops over the nonzero 3j terms (:mod:`._o3_tp_numba`, generated per
+plan for large batches by :mod:`._o3_tp_generated`; Triton on CUDA), and for ``uvw`` groups
+with shared weights on the CPU, loops generated for the group's terms (:mod:`._o3_tp_rows`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from ..o3 import Irreps, wigner_3j
 from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
 from .._compiled import available as compiled_available
 from .._compiled import installed
+from . import _o3_tp_generated as generated
+from ._o3_tp_rows import RowProduct, row_plan
 from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
 
@@ -164,7 +171,7 @@ class TensorProduct(nn.Module):
         for ins in self.instructions:
             offsets.append(o)
             o += math.prod(ins.path_shape)
-        self._plans, keys = {}, []
+        self._plans, self._row_plans, keys = {}, {}, []
         for ins in self.instructions:
             key = (ins.connection_mode, self.irreps_out[ins.i_out].mul)
             if key not in keys:
@@ -197,6 +204,9 @@ class TensorProduct(nn.Module):
                 self._index_uvu(gi, mul, paths, blocks, rows, offsets)
             elif mode == "uvw":
                 self._index_uvw(gi, mul, paths, blocks, offsets)
+                per_block = [sum(1 for i, _, _ in rows if self.instructions[i].i_in1 == blk) for blk in blocks]
+                self._row_plans[gi] = row_plan(getattr(self, f"_cg{gi}"), mul, per_block,
+                                               [self.irreps_out[io].ir.dim for io in outs])
             self._groups.append(_Group(mode, mul, tuple(paths), tuple(outs), tuple(blocks), len(rows), K))
         self._dims1 = [mi.dim for mi in self.irreps_in1]
 
@@ -327,8 +337,12 @@ class TensorProduct(nn.Module):
         for gi, g in enumerate(self._groups):
             cg, plan = getattr(self, f"_cg{gi}"), self._plans.get(gi)
             kernel = None if plan is None or torch.compiler.is_compiling() else _channelwise_kernel(x1)
-            if getattr(kernel, "irreps_layout", False):  # compiled: output in the irreps layout
+            Z = None  # compiled kernels write the irreps layout
+            if getattr(kernel, "irreps_layout", False):
                 Z = kernel.apply(x1, w, x2, cg, plan)
+            elif g.mode == "uvw" and self._compiled_rows(x1, w):
+                Z = RowProduct.apply(x2, cg, self._row_plans[gi], *self._uvw_rows(gi, g, x1_blocks, w, B))
+            if Z is not None:
                 if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
                     return Z.reshape(batch + (self.irreps_out.dim,))
                 zs = torch.split(Z, [g.mul * self.irreps_out[io].ir.dim for io in g.outs], 1)
@@ -371,6 +385,24 @@ class TensorProduct(nn.Module):
             Xs = torch.matmul(x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2), W)  # (B, c, sum V*M)
             parts.append(Xs.reshape(B, Xs.shape[1] * (Xs.shape[2] // g.mul), g.mul))
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+    @staticmethod
+    def _compiled_rows(x1, w) -> bool:
+        """Whether a ``uvw`` group runs its 3j contraction as generated loops: shared weights,
+        a large CPU batch, numba installed, not tracing for ``torch.compile``."""
+        return (w.dim() == 1 and x1.shape[0] >= generated.MIN_BATCH and compiled_available(x1)
+                and not torch.compiler.is_compiling())
+
+    def _uvw_rows(self, gi, g, x1_blocks, w, B):
+        r"""Per input block, :math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}` as
+        ``(B, rows * M)``: the block transposed to ``(B d_1, U)``, times the weights, one GEMM."""
+        out = []
+        for blk in g.blocks1:
+            mul1, ir1 = self.irreps_in1[blk]
+            W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).view(mul1, -1)
+            x = x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2).reshape(B * ir1.dim, mul1)
+            out.append((x @ W).view(B, -1))
+        return out
 
     def _weight(self, weight):
         if weight is None:

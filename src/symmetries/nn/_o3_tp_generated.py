@@ -79,6 +79,22 @@ def _sum(products) -> str:
     return " + ".join(products)
 
 
+def term_pairs(terms) -> dict:
+    """``(k, r) -> [(t, j), ...]``: the terms ``t = (j, k, r)`` of each nonzero pair."""
+    pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for t, (j, k, r) in enumerate(terms):
+        pairs.setdefault((k, r), []).append((t, j))
+    return pairs
+
+
+def coefficients(w: _Writer, depth: int, J: int, pairs: dict):
+    """Per sample ``b``: the second input ``y{j}`` and :math:`a_{k r} = \\sum_j C_{j k r} y_j` as ``a{k}_{r}``."""
+    for j in range(J):
+        w(depth, f"y{j} = y[b, {j}]")
+    for (k, r), ts in pairs.items():
+        w(depth, f"a{k}_{r} = " + _sum(f"c[{t}] * y{j}" for t, j in ts))
+
+
 def kernel_source(plan: ChannelwisePlan) -> str:
     """Python source of ``forward`` and ``backward`` for ``plan``, with the signatures of the
     table-driven loops (:func:`._o3_tp_numba._forward`, :func:`._o3_tp_numba._backward`)."""
@@ -89,16 +105,11 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     rows_c, rows_p = [int(c) for c in rows_c], [int(p) for p in rows_p]
     R, P, J = len(rows_c), max(rows_p) + 1, int(tj.max()) + 1
     terms = list(zip(tj.tolist(), tk.tolist(), tr.tolist()))
-    pairs: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (k, r) -> its terms (t, j)
-    for t, (j, k, r) in enumerate(terms):
-        pairs.setdefault((k, r), []).append((t, j))
+    pairs = term_pairs(terms)
     tables = "in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, coef"
 
     def per_sample_scalars(w):
-        for j in range(J):
-            w(2, f"y{j} = y[b, {j}]")
-        for (k, r), ts in pairs.items():
-            w(2, f"a{k}_{r} = " + _sum(f"c[{t}] * y{j}" for t, j in ts))
+        coefficients(w, 2, J, pairs)
 
     w = _Writer()
     w(0, "@_jit")
@@ -158,6 +169,8 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(4, "gwr[p, u] = gwt[p * " + str(U) + " + u] if per_sample else gwr[p, u] + gwt[p * " + str(U) + " + u]")
     for j in range(J):
         w(2, f"gy[b, {j}] = s{j}")
+    w(2, f"for j in range({J}, y.shape[1]):  # components no path reads")
+    w(3, "gy[b, j] = zero")
     return "\n".join(w.lines) + "\n"
 
 
@@ -170,12 +183,15 @@ def _cache_dir() -> str:
     return os.path.join(base, "kernels")
 
 
-@lru_cache(maxsize=None)
-def kernels(plan: ChannelwisePlan):
-    """``(forward, backward)`` generated for ``plan``: the source is written once to the cache
-    directory (atomically, so processes may race), imported as a module, compiled on first call."""
-    text = _HEADER + "\n\n" + kernel_source(plan)
+def compiled_module(source: str):
+    """The module of generated ``source`` (numba-jitted functions, with :data:`_HEADER`): written
+    once to the cache directory under its hash (atomically, so processes may race), imported,
+    compiled on first call and cached by numba beside the file."""
+    text = _HEADER + "\n\n" + source
     name = "symmetries_tp_" + hashlib.sha256(text.encode()).hexdigest()[:20]
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
     folder = _cache_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name + ".py")
@@ -184,10 +200,15 @@ def kernels(plan: ChannelwisePlan):
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
-    module = sys.modules.get(name)
-    if module is None:  # registered before it runs: numba's cache looks the module up by name
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # registered before it runs: numba's cache looks the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=None)
+def kernels(plan: ChannelwisePlan):
+    """``(forward, backward)`` generated for ``plan``."""
+    module = compiled_module(kernel_source(plan))
     return module.forward, module.backward
