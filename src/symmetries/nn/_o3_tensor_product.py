@@ -377,7 +377,11 @@ class TensorProduct(nn.Module):
         return x.index_select(1, getattr(self, f"_rowx{gi}")) * ws.index_select(-2, getattr(self, f"_roww{gi}"))
 
     def _uvw_input(self, gi, g, x1_blocks, w, B):
-        r""":math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per block."""
+        r""":math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per
+        block (shared weights), or one batched product per block (per-sample weights)."""
+        if w.dim() == 1:
+            parts = [x.view(B, x.shape[1] // g.mul, g.mul) for x in self._uvw_rows(gi, g, x1_blocks, w, B)]
+            return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         parts = []
         for blk in g.blocks1:
             mul1, ir1 = self.irreps_in1[blk]
@@ -401,7 +405,7 @@ class TensorProduct(nn.Module):
             mul1, ir1 = self.irreps_in1[blk]
             W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).view(mul1, -1)
             x = x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2).reshape(B * ir1.dim, mul1)
-            out.append((x @ W).view(B, -1))
+            out.append((x @ W).view(B, ir1.dim * W.shape[1]))
         return out
 
     def _weight(self, weight):
