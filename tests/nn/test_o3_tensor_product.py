@@ -279,13 +279,14 @@ def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
     """Generated source goes to ``$SYMMETRIES_CACHE/kernels`` under the hash of its text; asking
     again reuses the imported module, and a plan's loops are those of its source."""
     pytest.importorskip("numba")
-    from symmetries.nn._o3_tp_generated import compiled_module, kernel_source, kernels
+    from symmetries._compiled import compiled_module
+    from symmetries.nn._o3_tp_generated import kernel_source, kernels
 
     monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path))
     tag = torch.randint(0, 2 ** 62, ()).item()  # a source no other test compiled
     source = f"@_jit\ndef scaled(x):\n    return x * {tag}\n"
     module = compiled_module(source)
-    files = list((tmp_path / "kernels").glob("symmetries_tp_*.py"))
+    files = list((tmp_path / "kernels").glob("symmetries_kernel_*.py"))
     assert len(files) == 1 and files[0].read_text().endswith(source) and module.scaled(2) == 2 * tag
     assert compiled_module(source) is module and list((tmp_path / "kernels").glob("*.py")) == files
     plan = _mixed_product(False)._plans[0]

@@ -25,8 +25,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._compiled import ranges, run
-from ._o3_tp_generated import _Writer, _sum, _transpose, coefficients, compiled_module, term_pairs
+from .._compiled import compiled_module, ranges, run
+from ._o3_tp_generated import _Writer, _sum, _transpose, coefficients, term_pairs
 
 
 class RowPlan(NamedTuple):
