@@ -101,8 +101,10 @@ def test_compiled_loop_matches_pytorch(monkeypatch, ls, normalization):
     """With numba, the compiled loop against the PyTorch recurrence: values and gradients in
     float64 and float32, over a batch that is no multiple of the loop's tile, in threads."""
     pytest.importorskip("numba")
+    import symmetries.o3._spherical_generated as generated
     import symmetries.o3._spherical_harmonics as module
 
+    monkeypatch.setattr(generated, "MIN_BATCH", 10 ** 9)  # the table-driven loops
     for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-4)):
         x = torch.randn(301, 3, dtype=dtype, generator=torch.Generator().manual_seed(1))
         g = torch.randn(301, sum(2 * l + 1 for l in ls), dtype=dtype)
@@ -115,6 +117,31 @@ def test_compiled_loop_matches_pytorch(monkeypatch, ls, normalization):
             results.append((y, grad))
         for a, b in zip(*results):
             assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+
+
+@pytest.mark.parametrize("normalization", ["component", "integral"])
+@pytest.mark.parametrize("ls", [[1], [2, 0, 2], [0, 1, 2, 3, 4, 5, 6, 7, 8], [5, 3]])
+def test_generated_loops_match_pytorch(monkeypatch, ls, normalization):
+    """The loops generated for a set of degrees (used for large batches) against the PyTorch
+    recurrence, normalized or not, with a zero vector (norm clamped), in float64 and float32."""
+    pytest.importorskip("numba")
+    import symmetries.o3._spherical_generated as generated
+    import symmetries.o3._spherical_harmonics as module
+
+    monkeypatch.setattr(generated, "MIN_BATCH", 0)
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-4)):
+        x = torch.randn(203, 3, dtype=dtype, generator=torch.Generator().manual_seed(3))
+        x[7] = 0.0
+        g = torch.randn(203, sum(2 * l + 1 for l in ls), dtype=dtype)
+        for normalize in (True, False):
+            results = []
+            for compiled in (True, False):
+                monkeypatch.setattr(module, "compiled_available", lambda v, c=compiled: c)
+                leaf = x.clone().requires_grad_()
+                y = spherical_harmonics(ls, leaf, normalize, normalization=normalization)
+                results.append((y, torch.autograd.grad(y, leaf, g)[0]))
+            for a, b in zip(*results):
+                assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
 
 
 def test_compiled_loop_second_derivatives():

@@ -10,7 +10,9 @@ tile and runs the recurrence in reverse (adjoint), two multiply-adds per term:
 
     \bar Y^{l-1}_i \mathrel{+}= c\, \bar Y^l_k\, x_j, \qquad \bar x_j \mathrel{+}= c\, \bar Y^l_k\, Y^{l-1}_i .
 
-Second derivatives (training on forces) go through the PyTorch formulation. This module
+For batches of :data:`~._spherical_generated.MIN_BATCH` vectors or more, loops generated
+for the requested degrees run instead (:mod:`._spherical_generated`). Second derivatives
+(training on forces) go through the PyTorch formulation. This module
 imports numba: :func:`~symmetries.o3.spherical_harmonics` imports it on first use, where
 numba is installed.
 """
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from .._compiled import jit, ranges, run
+from . import _spherical_generated as generated
 from ._spherical_harmonics import _harmonics, _step_terms
 
 #: vectors per tile: long unit-stride rows, and (l_max + 1)^2 of them stay in cache
@@ -128,13 +131,17 @@ class CompiledSphericalHarmonics(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, normalize: bool, ls: tuple, scales: tuple):
-        tables = _tables(ls, scales)
         xc = x.detach().contiguous()
         out = x.new_empty(x.shape[0], sum(2 * l + 1 for l in ls))
-        args = (out.numpy(), xc.numpy(), bool(normalize), max(ls), *tables)
-        run(_forward, [(n0, n1, *args) for n0, n1 in ranges(x.shape[0], TILE)])
+        if x.shape[0] >= generated.MIN_BATCH:  # loops generated for these degrees
+            forward, backward, coef = generated.harmonics_kernels(ls, scales)
+            tail = (bool(normalize), coef)
+        else:  # the table-driven loops above
+            forward, backward = _forward, _backward
+            tail = (bool(normalize), max(ls), *_tables(ls, scales))
+        run(forward, [(n0, n1, out.numpy(), xc.numpy(), *tail) for n0, n1 in ranges(x.shape[0], TILE)])
         ctx.save_for_backward(x)
-        ctx.tables, ctx.normalize, ctx.ls, ctx.scales = tables, bool(normalize), ls, scales
+        ctx.normalize, ctx.ls, ctx.scales, ctx.loop = bool(normalize), ls, scales, (backward, tail)
         return out
 
     @staticmethod
@@ -148,7 +155,7 @@ class CompiledSphericalHarmonics(torch.autograd.Function):
                 (gx,) = torch.autograd.grad(y, x, grad, create_graph=True)
             return gx, None, None, None
         gx = torch.empty_like(x)
-        args = (gx.numpy(), grad.detach().contiguous().numpy(), x.detach().contiguous().numpy(), ctx.normalize,
-                max(ctx.ls), *ctx.tables)
-        run(_backward, [(n0, n1, *args) for n0, n1 in ranges(x.shape[0], TILE)])
+        backward, tail = ctx.loop
+        args = (gx.numpy(), grad.detach().contiguous().numpy(), x.detach().contiguous().numpy(), *tail)
+        run(backward, [(n0, n1, *args) for n0, n1 in ranges(x.shape[0], TILE)])
         return gx, None, None, None

@@ -1,0 +1,123 @@
+r"""Spherical harmonics as loops generated for one set of degrees (numba, optional).
+
+The recurrence :math:`Y^l_k = \sum_{(i, j, c)} c\, Y^{l-1}_i x_j` of
+:func:`~symmetries.o3.spherical_harmonics` written out as straight-line source, one
+statement per component, every index and coefficient fixed: per vector, all harmonics stay
+in registers and only the requested degrees are stored, scaled. The backward pass
+recomputes them and runs the statements in reverse (adjoint):
+
+.. math::
+
+    \bar Y^{l-1}_i \mathrel{+}= c\, \bar Y^l_k\, x_j, \qquad \bar x_j \mathrel{+}= c\, \bar Y^l_k\, Y^{l-1}_i,
+
+then through the normalization, :math:`\bar x = (\bar{\hat x} - \hat x (\hat x \cdot
+\bar{\hat x})) / |x|`. The source is cached on disk by its hash and compiled once per
+machine (:func:`symmetries._compiled.compiled_module`); :mod:`._spherical_numba` uses these
+loops for batches of at least :data:`MIN_BATCH` vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from .._compiled import compiled_module
+from ._spherical_harmonics import _step_terms
+
+#: smallest batch for which the loops generated for a set of degrees are compiled and used
+MIN_BATCH = 4096
+
+
+def _statements(lmax: int):
+    """The recurrence as ``(target, [(source, j, coefficient index)])`` and the coefficients."""
+    steps, coefs = [], []
+    for l in range(2, lmax + 1):
+        for k, comp in enumerate(_step_terms(l)):
+            terms = []
+            for i, j, c in comp:
+                terms.append(((l - 1) ** 2 + i, j, len(coefs)))
+                coefs.append(c)
+            steps.append((l * l + k, terms))
+    return steps, coefs
+
+
+def harmonics_source(ls: tuple, scales: tuple) -> str:
+    """Source of ``forward(n0, n1, out, x, normalize, c)`` and ``backward(n0, n1, gx, grad, x,
+    normalize, c)`` for the degrees ``ls`` scaled by ``scales``; ``c`` is :func:`coefficients`."""
+    lmax = max(ls)
+    steps, coefs = _statements(lmax)
+    k_sqrt3, k_eps, k_one, k_scale = len(coefs), len(coefs) + 1, len(coefs) + 2, len(coefs) + 3
+    outputs = []  # (row, column, scale index)
+    col = 0
+    for o, l in enumerate(ls):
+        outputs += [(l * l + e, col + e, k_scale + o) for e in range(2 * l + 1)]
+        col += 2 * l + 1
+    lines = []
+
+    def emit(depth, text):
+        lines.append("    " * depth + text)
+
+    def unit_vector():
+        emit(2, "x0, x1, x2 = x[t, 0], x[t, 1], x[t, 2]")
+        emit(2, "r = one")
+        emit(2, "if normalize:")
+        emit(3, "r = max(np.sqrt(x0 * x0 + x1 * x1 + x2 * x2), c[%d])" % k_eps)
+        emit(3, "x0, x1, x2 = x0 / r, x1 / r, x2 / r")
+        emit(2, "y0 = one")
+        if lmax >= 1:
+            for j in range(3):
+                emit(2, f"y{1 + j} = c[{k_sqrt3}] * x{j}")
+        for target, terms in steps:
+            emit(2, f"y{target} = " + " + ".join(f"c[{q}] * y{i} * x{j}" for i, j, q in terms))
+
+    emit(0, "@_jit")
+    emit(0, "def forward(n0, n1, out, x, normalize, coef):")
+    emit(1, f"c = coef.astype(x.dtype)")
+    emit(1, f"one = c[{k_one}]")
+    emit(1, "for t in range(n0, n1):")
+    unit_vector()
+    for row, column, q in outputs:
+        emit(2, f"out[t, {column}] = c[{q}] * y{row}")
+    emit(0, "")
+    emit(0, "")
+    emit(0, "@_jit")
+    emit(0, "def backward(n0, n1, gx, grad, x, normalize, coef):")
+    emit(1, f"c = coef.astype(x.dtype)")
+    emit(1, f"one, zero = c[{k_one}], c[{k_one}] - c[{k_one}]")
+    emit(1, "for t in range(n0, n1):")
+    unit_vector()
+    for row in range((lmax + 1) ** 2):
+        emit(2, f"g{row} = zero")
+    for row, column, q in outputs:
+        emit(2, f"g{row} += c[{q}] * grad[t, {column}]")
+    emit(2, "h0, h1, h2 = zero, zero, zero")
+    for target, terms in reversed(steps):
+        for i, j, q in terms:
+            emit(2, f"g{i} += c[{q}] * g{target} * x{j}")
+            emit(2, f"h{j} += c[{q}] * g{target} * y{i}")
+    if lmax >= 1:
+        for j in range(3):
+            emit(2, f"h{j} += c[{k_sqrt3}] * g{1 + j}")
+    emit(2, "dot = zero")
+    emit(2, f"if normalize and r > c[{k_eps}]:  # clamped norms: the plain g / eps")
+    emit(3, "dot = x0 * h0 + x1 * h1 + x2 * h2")
+    for j in range(3):
+        emit(2, f"gx[t, {j}] = (h{j} - x{j} * dot) / r")
+    return "\n".join(lines) + "\n"
+
+
+def coefficients(ls: tuple, scales: tuple) -> np.ndarray:
+    """The constants the generated loops read: recurrence, sqrt(3), eps, 1, then the scales."""
+    from ._spherical_numba import EPS
+
+    _, coefs = _statements(max(ls))
+    return np.asarray(coefs + [math.sqrt(3.0), EPS, 1.0] + list(scales), dtype=np.float64)
+
+
+@lru_cache(maxsize=None)
+def harmonics_kernels(ls: tuple, scales: tuple):
+    """``(forward, backward, coefficients)`` generated for ``ls`` and ``scales``."""
+    module = compiled_module(harmonics_source(ls, scales))
+    return module.forward, module.backward, coefficients(ls, scales)
