@@ -17,7 +17,8 @@ for EMT metals (e.g. ``Cu-cluster``, 13 atoms; ``Cu-bulk``, 32 atoms, periodic).
 embedded-atom model, a function of interatomic distances only, which an invariant model
 represents exactly: there the equivariant models have little to add. Test frames come from
 a separate trajectory (another seed). Every model of one size trains for the same number
-of Adam steps (``--steps``), keeping the weights of its best validation epoch.
+of Adam steps (``--steps``), or at least ``--min-epochs`` epochs (so that larger sets are not
+cut short), keeping the weights of its best validation epoch.
 
 The full run (3 sizes x 3 models, ethanol) took 275-294 s with one thread on the shared
 2-core machine under load 6-8 (two threads under load were several times slower);
@@ -73,7 +74,7 @@ def run(args):
     rows = []
     for n in args.sizes:
         train = pool[order[args.val:args.val + n]]  # nested: a larger set contains the smaller ones
-        epochs = max(1, math.ceil(args.steps / math.ceil(n / args.batch)))
+        epochs = max(args.min_epochs, math.ceil(args.steps / math.ceil(n / args.batch)))
         for l_max in args.lmax:
             torch.manual_seed(args.seed)
             model = NequIP(pool.species, cutoff=args.cutoff, l_max=l_max, channels=args.channels,
@@ -98,7 +99,8 @@ def report(args, rows, data_seconds, seconds):
     std = rows[0]["force_std_meV_A"]
     lines = [f"# Force learning curves: {args.system}", "",
              f"NequIP-style potential, {args.channels} channels, {args.layers} layers, cutoff {args.cutoff} A, "
-             f"{args.steps} Adam steps per model (batch {args.batch}, lr {args.lr}), {args.threads or 'default'} "
+             f"{args.steps} Adam steps per model, at least {args.min_epochs} epochs (batch {args.batch}, lr {args.lr}), "
+             f"{args.threads or 'default'} "
              f"threads, load average {args.load:.1f} at the start; test set {args.test} frames from another "
              f"trajectory, force std {std:.0f} meV/A. Total {seconds:.0f} s (data {data_seconds:.0f} s).", "",
              "| n train | l_max | energy MAE (meV) | force MAE (meV/A) | force MAE / std | l=0 MAE / this | train s |",
@@ -126,6 +128,8 @@ def main(argv=None):
     p.add_argument("--sizes", default="50,200,1000")
     p.add_argument("--lmax", default="0,1,2")
     p.add_argument("--steps", type=int, default=400, help="Adam steps per model")
+    p.add_argument("--min-epochs", type=int, default=1,
+                   help="at least this many epochs per model: larger sets then train for more steps")
     p.add_argument("--val", type=int, default=50)
     p.add_argument("--test", type=int, default=200)
     p.add_argument("--batch", type=int, default=16)
@@ -138,6 +142,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: these small models train fastest so, as in the study runner)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tag", default="", help="results go to bench_forces_<tag>.{json,md}")
     p.add_argument("--quick", action="store_true", help="tiny sizes and budgets: a smoke test of the pipeline")
     args = p.parse_args(argv)
     if args.quick:
@@ -155,7 +160,7 @@ def main(argv=None):
     print()
     print(text)
     os.makedirs(RESULTS, exist_ok=True)
-    name = "bench_forces_quick" if args.quick else "bench_forces"
+    name = "bench_forces_quick" if args.quick else "bench_forces" + (f"_{args.tag}" if args.tag else "")
     with open(os.path.join(RESULTS, name + ".json"), "w") as f:
         json.dump({"args": {k: v for k, v in vars(args).items()}, "rows": rows, "slopes": slopes,
                    "seconds": seconds, "data_seconds": data_seconds, "torch_threads": torch.get_num_threads()},
