@@ -2,8 +2,9 @@
 
 100k random vectors, float32 and float64, all degrees ``l = 0 .. lmax`` at once for
 ``lmax`` in 1, 2, 3, 4, 6, 8 (``normalize=True``, 'component' normalization, e3nn's
-convention), forward and forward+backward (the gradient a force field needs). Reports the
-median time and the ratio e3nn / ours, and the largest difference to e3nn.
+convention), forward and forward+backward (the gradient a force field needs), ours and
+e3nn timed in interleaved rounds. Reports the median time and the ratio e3nn / ours, and
+the largest difference to e3nn.
 
     PYTHONPATH=src python benchmarks/bench_spherical_harmonics.py [--threads 2] [--n 100000]
 
@@ -22,17 +23,22 @@ import torch
 from symmetries.o3 import spherical_harmonics
 
 
-def median_ms(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def interleaved_medians(fns, repeats):
+    """Median time (ms) of each function over ``repeats`` rounds that run every function once,
+    in turn, so that a slow spell of the machine hits all of them alike."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * sorted(times)[len(times) // 2]
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for t, fn in zip(times, fns):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [1e3 * sorted(t)[len(t) // 2] for t in times]
 
 
-def timings(sh, lmax, vectors, repeats):
+def step_functions(sh, lmax, vectors):
+    """Forward without autograd, and forward+backward with the gradient reset first."""
     leaf = vectors.detach().requires_grad_()
 
     def forward():
@@ -40,10 +46,11 @@ def timings(sh, lmax, vectors, repeats):
             sh(list(range(lmax + 1)), vectors, True, normalization="component")
 
     def forward_backward():
+        leaf.grad = None
         out = sh(list(range(lmax + 1)), leaf, True, normalization="component")
         out.backward(torch.ones_like(out))
 
-    return median_ms(forward, repeats), median_ms(forward_backward, repeats)
+    return [forward, forward_backward]
 
 
 def main():
@@ -65,9 +72,13 @@ def main():
         vectors = torch.randn(args.n, 3, dtype=dtype, generator=torch.Generator().manual_seed(0))
         for lmax in (1, 2, 3, 4, 6, 8):
             row = {"dtype": str(dtype).replace("torch.", ""), "lmax": lmax}
-            row["ours_fwd_ms"], row["ours_fwdbwd_ms"] = timings(spherical_harmonics, lmax, vectors, args.repeats)
+            fns = step_functions(spherical_harmonics, lmax, vectors)
             if theirs is not None:
-                row["e3nn_fwd_ms"], row["e3nn_fwdbwd_ms"] = timings(theirs, lmax, vectors, args.repeats)
+                fns += step_functions(theirs, lmax, vectors)
+            times = interleaved_medians(fns, args.repeats)
+            row["ours_fwd_ms"], row["ours_fwdbwd_ms"] = times[:2]
+            if theirs is not None:
+                row["e3nn_fwd_ms"], row["e3nn_fwdbwd_ms"] = times[2:]
                 ls = list(range(lmax + 1))
                 ref = theirs(ls, vectors, True, normalization="component")
                 row["max_abs_diff"] = float((spherical_harmonics(ls, vectors, True, normalization="component") - ref)
