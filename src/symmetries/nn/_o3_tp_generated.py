@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 
 from .._compiled import compiled_module
 from ._o3_tp_kernels import ChannelwisePlan
@@ -85,6 +84,37 @@ def coefficients(w: _Writer, depth: int, J: int, pairs: dict):
         w(depth, f"a{k}_{r} = " + _sum(f"c[{t}] * y{j}" for t, j in ts))
 
 
+def output_statements(w: _Writer, K: int, U: int, pairs: dict, row):
+    """In the loop over the channels ``u``: :math:`z_{k u} = \\sum_r a_{k r} X_{r u}` into the tile
+    ``zt``, for each output component; ``row(r)`` is the expression of :math:`X_{r u}`."""
+    for k in range(K):
+        rs = [r for (kk, r) in pairs if kk == k]
+        w(3, f"zt[{k * U} + u] = " + (_sum(f"a{k}_{r} * {row(r)}" for r in rs) if rs else "zero"))
+
+
+def second_input_reductions(w: _Writer, J: int, U: int, terms, row, before=()):
+    r"""Per sample: :math:`s_j = \sum_u \sum_{(j, k, r)} C\, \partial z_{k u} X_{r u}`, the second
+    input's gradient, as one loop of reductions over the channels; ``row(r)`` is the expression
+    of :math:`X_{r u}`, ``before`` the statements that open the loop body."""
+    for j in range(J):
+        w(2, f"s{j} = zero")
+    w(2, f"for u in range({U}):")
+    for line in before:
+        w(3, line)
+    for j in range(J):
+        ts = [(t, k, r) for t, (jj, k, r) in enumerate(terms) if jj == j]
+        if ts:
+            w(3, f"s{j} += " + _sum(f"c[{t}] * gt[{k * U} + u] * {row(r)}" for t, k, r in ts))
+
+
+def store_second_input_gradient(w: _Writer, J: int):
+    """``gy[b] = s``, and zero for the components no path reads."""
+    for j in range(J):
+        w(2, f"gy[b, {j}] = s{j}")
+    w(2, f"for j in range({J}, y.shape[1]):")
+    w(3, "gy[b, j] = zero")
+
+
 def kernel_source(plan: ChannelwisePlan) -> str:
     """Python source of ``forward`` and ``backward`` for ``plan``, with the signatures of the
     table-driven loops (:func:`._o3_tp_numba._forward`, :func:`._o3_tp_numba._backward`)."""
@@ -114,9 +144,7 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(2, f"for u in range({U}):")
     for r in range(R):
         w(3, f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]")
-    for k in range(K):
-        rs = [r for (kk, r) in pairs if kk == k]
-        w(3, f"zt[{k * U} + u] = " + (_sum(f"a{k}_{r} * X{r}" for r in rs) if rs else "zero"))
+    output_statements(w, K, U, pairs, lambda r: f"X{r}")
     _transpose(w, 2, U, outs, "zt", "row", False)
     w(0, "")
     w(0, "")
@@ -132,15 +160,8 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     _transpose(w, 2, U, ins, "xt", "x1[b]", True)
     _transpose(w, 2, U, outs, "gt", "grad[b]", True)
     per_sample_scalars(w)
-    for j in range(J):
-        w(2, f"s{j} = zero")
-    w(2, f"for u in range({U}):")  # the second input's gradient: reductions over u
-    for r in range(R):
-        w(3, f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]")
-    for j in range(J):
-        ts = [(t, k, r) for t, (jj, k, r) in enumerate(terms) if jj == j]
-        if ts:
-            w(3, f"s{j} += " + _sum(f"c[{t}] * gt[{k * U} + u] * X{r}" for t, k, r in ts))
+    rows = [f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]" for r in range(R)]
+    second_input_reductions(w, J, U, terms, lambda r: f"X{r}", rows)
     w(2, f"for u in range({U}):")
     for r in range(R):
         ks = [k for (k, rr) in pairs if rr == r]
@@ -157,10 +178,7 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(2, f"for p in range({P}):")
     w(3, f"for u in range({U}):")
     w(4, "gwr[p, u] = gwt[p * " + str(U) + " + u] if per_sample else gwr[p, u] + gwt[p * " + str(U) + " + u]")
-    for j in range(J):
-        w(2, f"gy[b, {j}] = s{j}")
-    w(2, f"for j in range({J}, y.shape[1]):  # components no path reads")
-    w(3, "gy[b, j] = zero")
+    store_second_input_gradient(w, J)
     return "\n".join(w.lines) + "\n"
 
 

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from .._compiled import compiled_module, ranges, run
-from ._o3_tp_generated import _Writer, _sum, _transpose, coefficients, term_pairs
+from ._o3_tp_generated import (_Writer, _sum, _transpose, coefficients, output_statements,
+                               second_input_reductions, store_second_input_gradient, term_pairs)
 
 
 class RowPlan(NamedTuple):
@@ -80,9 +81,7 @@ def row_source(plan: RowPlan) -> str:
     w(2, "row = out[b]")
     coefficients(w, 2, J, pairs)
     w(2, f"for u in range({M}):")
-    for k in range(K):
-        rs = [r for (kk, r) in pairs if kk == k]
-        w(3, f"zt[{k * M} + u] = " + (_sum(f"a{k}_{r} * {x(r)}" for r in rs) if rs else "zero"))
+    output_statements(w, K, M, pairs, x)
     _transpose(w, 2, M, outs, "zt", "row", False)
     w(0, "")
     w(0, "")
@@ -93,23 +92,14 @@ def row_source(plan: RowPlan) -> str:
     w(1, "for b in range(b0, b1):")
     _transpose(w, 2, M, outs, "gt", "grad[b]", True)
     coefficients(w, 2, J, pairs)
-    for j in range(J):
-        w(2, f"s{j} = zero")
-    w(2, f"for u in range({M}):")  # the second input's gradient: reductions over the channels
-    for j in range(J):
-        ts = [(t, k, r) for t, (jj, k, r) in enumerate(terms) if jj == j]
-        if ts:
-            w(3, f"s{j} += " + _sum(f"c[{t}] * gt[{k * M} + u] * {x(r)}" for t, k, r in ts))
+    second_input_reductions(w, J, M, terms, x)
     for a in range(len(plan.blocks)):  # one loop per array written
         w(2, f"for u in range({M}):")
         for r, (ra, q) in enumerate(rows):
             if ra == a:
                 ks = [k for (k, rr) in pairs if rr == r]
                 w(3, f"gX{a}[b, {q} + u] = " + (_sum(f"a{k}_{r} * gt[{k * M} + u]" for k in ks) if ks else "zero"))
-    for j in range(J):
-        w(2, f"gy[b, {j}] = s{j}")
-    w(2, f"for j in range({J}, y.shape[1]):  # components no path reads")
-    w(3, "gy[b, j] = zero")
+    store_second_input_gradient(w, J)
     return "\n".join(w.lines) + "\n"
 
 

@@ -74,7 +74,7 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
 
     emit(0, "@_jit")
     emit(0, "def forward(n0, n1, out, x, normalize, coef):")
-    emit(1, f"c = coef.astype(x.dtype)")
+    emit(1, "c = coef.astype(x.dtype)")
     emit(1, f"one = c[{k_one}]")
     emit(1, "for t in range(n0, n1):")
     unit_vector()
@@ -84,7 +84,7 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
     emit(0, "")
     emit(0, "@_jit")
     emit(0, "def backward(n0, n1, gx, grad, x, normalize, coef):")
-    emit(1, f"c = coef.astype(x.dtype)")
+    emit(1, "c = coef.astype(x.dtype)")
     emit(1, f"one, zero = c[{k_one}], c[{k_one}] - c[{k_one}]")
     emit(1, "for t in range(n0, n1):")
     unit_vector()
