@@ -35,8 +35,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ..o3 import Irreps, wigner_3j
-from ._o3_tp_kernels import ChannelwisePlan, ChannelwiseProduct, channelwise_reference
+from ..o3 import Irreps
+from ._o3_tp_kernels import ChannelwiseProduct, channelwise_reference
+from ._o3_tp_layout import cg_by_output, channelwise_plan, dense_cg, with_terms
 from .._compiled import available as compiled_available
 from .._compiled import installed
 from . import _o3_tp_generated as generated
@@ -184,12 +185,13 @@ class TensorProduct(nn.Module):
             blocks = sorted({self.instructions[i].i_in1 for i in paths})
             outs = sorted({self.instructions[i].i_out for i in paths})
             # the rows of the contraction: (path, copy v of input 2, component i of input 1)
-            plan = self._channelwise_plan(mul, paths, blocks, outs, offsets) if mode == "uvu" else None
+            plan = channelwise_plan(self, mul, paths, blocks, outs, offsets) if mode == "uvu" else None
             if plan is not None:  # grouped by output block
                 rows = [(i, 0, c) for io in outs for i in paths if self.instructions[i].i_out == io
                         for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
-                self._register_cg_sparse(gi, rows, outs, alphas)
-                self._plans[gi] = self._with_pairs(plan, getattr(self, f"_cg{gi}"))
+                C = cg_by_output(self, rows, outs, alphas)
+                self.register_buffer(f"_cg{gi}", C, persistent=False)  # float64 until cast
+                self._plans[gi] = with_terms(plan, C)
             elif mode == "uvu":
                 rows = [(i, v, c) for i in paths for v in range(self.instructions[i].path_shape[1])
                         for c in range(self.irreps_in1[self.instructions[i].i_in1].ir.dim)]
@@ -199,7 +201,7 @@ class TensorProduct(nn.Module):
                         for v in range(self.instructions[i].path_shape[1])]
             K = sum(self.irreps_out[io].ir.dim for io in outs)
             if plan is None:
-                self._register_cg(gi, rows, outs, alphas)
+                self.register_buffer(f"_cg{gi}", dense_cg(self, rows, outs, alphas), persistent=False)
             if mode == "uvu" and plan is None:
                 self._index_uvu(gi, mul, paths, blocks, rows, offsets)
             elif mode == "uvw":
@@ -209,25 +211,6 @@ class TensorProduct(nn.Module):
                                                [self.irreps_out[io].ir.dim for io in outs])
             self._groups.append(_Group(mode, mul, tuple(paths), tuple(outs), tuple(blocks), len(rows), K))
         self._dims1 = [mi.dim for mi in self.irreps_in1]
-
-    def _register_cg(self, gi, rows, outs, alphas):
-        r""":math:`\hat C_{J, k, r} = \alpha_p C^{l_1 l_2 l_3}_{c j k}` for row ``r = (p, v, c)`` and
-        ``J`` = component ``j`` of copy ``v`` of the path's second-input block."""
-        sl2 = self.irreps_in2.slices()
-        out_col, k = {}, 0
-        for io in outs:
-            out_col[io] = k
-            k += self.irreps_out[io].ir.dim
-        C = torch.zeros(self.irreps_in2.dim, k, len(rows), dtype=torch.float64)
-        cgs = {}
-        for r, (i, v, c) in enumerate(rows):
-            ins = self.instructions[i]
-            ir1, ir2, iro = self.irreps_in1[ins.i_in1].ir, self.irreps_in2[ins.i_in2].ir, self.irreps_out[ins.i_out].ir
-            if i not in cgs:
-                cgs[i] = alphas[i] * wigner_3j(ir1.l, ir2.l, iro.l)
-            j0, k0 = sl2[ins.i_in2].start + v * ir2.dim, out_col[ins.i_out]
-            C[j0:j0 + ir2.dim, k0:k0 + iro.dim, r] = cgs[i][c]
-        self.register_buffer(f"_cg{gi}", C.reshape(C.shape[0], -1), persistent=False)  # float64 until cast
 
     def _index_uvu(self, gi, mul, paths, blocks, rows, offsets):
         """Channels-last operands of the product :math:`X_{b, r, u} = x_{b, u, c(r)} W_{b, u, p(r) v(r)}`:
@@ -248,66 +231,6 @@ class TensorProduct(nn.Module):
         row_w = torch.tensor([pv.index((i, v)) for i, v, c in rows])
         self.register_buffer(f"_rowx{gi}", row_x, persistent=False)
         self.register_buffer(f"_roww{gi}", row_w, persistent=False)
-
-    def _channelwise_plan(self, mul, paths, blocks, outs, offsets):
-        """A :class:`ChannelwisePlan` when every path has mul2 = 1 and the weights of each input
-        block's paths are consecutive in the flat weights; else ``None`` (generic path)."""
-        ins = self.instructions
-        if any(ins[i].path_shape[1] != 1 for i in paths):
-            return None
-        by_block = [[i for i in paths if ins[i].i_in1 == blk] for blk in blocks]
-        if any([offsets[i] for i in ps] != [offsets[ps[0]] + k * mul for k, _ in enumerate(ps)] for ps in by_block):
-            return None
-        d1 = {i: self.irreps_in1[ins[i].i_in1].ir.dim for i in paths}
-        row_of, order, out_plan, r, k0, a0 = {}, [], [], 0, 0, 0
-        for io in outs:
-            r0 = r
-            for i in (i for i in paths if ins[i].i_out == io):
-                b = blocks.index(ins[i].i_in1)
-                row_of[i], r = r, r + d1[i]
-                order.append((b, by_block[b].index(i)))
-            d3 = self.irreps_out[io].ir.dim
-            out_plan.append((k0, d3, r0, r - r0, a0))
-            k0, a0 = k0 + d3, a0 + d3 * (r - r0)
-        starts = [sl.start for sl in self.irreps_in1.slices()]
-        block_plan = tuple((starts[blk], d1[ps[0]], len(ps), offsets[ps[0]], tuple(row_of[i] for i in ps))
-                           for blk, ps in zip(blocks, by_block))
-        return ChannelwisePlan(mul, r, block_plan, tuple(out_plan), tuple(order))
-
-    @staticmethod
-    def _with_pairs(plan, C):
-        r"""Add to the plan, per output component, the (row, A column) pairs where :math:`\hat C \neq 0`,
-        and the nonzero entries themselves as terms ``(j, k, row, coefficient)`` (``C`` in float64)."""
-        nonzero = (C != 0).any(0).tolist()
-        pairs = []
-        for k0, d3, r0, nr, a0 in plan.outs:
-            for k in range(d3):
-                cols = [(r0 + j, a0 + k * nr + j) for j in range(nr)]
-                pairs.append(tuple((r, col) for r, col in cols if nonzero[col]) or cols[:1])
-        terms = tuple((j, k, r, float(C[j, col])) for k, ks in enumerate(pairs) for r, col in ks
-                      for j in torch.nonzero(C[:, col]).flatten().tolist())
-        return plan._replace(pairs=tuple(pairs), terms=terms)
-
-    def _register_cg_sparse(self, gi, rows, outs, alphas):
-        r"""Per output block ``o``, the ``(d3, rows_o)`` matrices :math:`\hat C_{j, k, r}` side by side:
-        ``(d2, sum_o d3 * rows_o)``, so :math:`A = y \hat C` is one GEMM and each block a view."""
-        sl2 = self.irreps_in2.slices()
-        width = sum(self.irreps_out[io].ir.dim * sum(1 for i, _, _ in rows if self.instructions[i].i_out == io)
-                    for io in outs)
-        C = torch.zeros(self.irreps_in2.dim, width, dtype=torch.float64)
-        a0 = 0
-        for io in outs:
-            mine = [(i, c) for i, _, c in rows if self.instructions[i].i_out == io]
-            d3 = self.irreps_out[io].ir.dim
-            block = C[:, a0:a0 + d3 * len(mine)].view(-1, d3, len(mine))
-            for k, (i, c) in enumerate(mine):
-                ins = self.instructions[i]
-                l1, l2 = self.irreps_in1[ins.i_in1].ir.l, self.irreps_in2[ins.i_in2].ir.l
-                cg = alphas[i] * wigner_3j(l1, l2, self.irreps_out[io].ir.l)
-                block[sl2[ins.i_in2], :, k] = cg[c]
-            a0 += d3 * len(mine)
-        self.register_buffer(f"_cg{gi}", C, persistent=False)  # float64 until cast
-
 
     def _index_uvw(self, gi, mul, paths, blocks, offsets):
         """Per input block: a weight index ``(u, (p, v, w))`` gathering the paths' weights."""
