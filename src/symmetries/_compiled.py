@@ -82,6 +82,18 @@ def _cache_dir() -> str:
     return os.path.join(base, "kernels")
 
 
+def _write_once(folder: str, name: str, text: str) -> str:
+    """``folder/name.py`` holding ``text``, written atomically unless it is there already."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name + ".py")
+    if not os.path.exists(path):
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    return path
+
+
 def compiled_module(source: str):
     """The module of generated ``source`` (numba-jitted functions, with :data:`_HEADER`): written
     once to the cache directory under its hash (atomically, so processes may race), imported,
@@ -91,14 +103,11 @@ def compiled_module(source: str):
     module = sys.modules.get(name)
     if module is not None:
         return module
-    folder = _cache_dir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name + ".py")
-    if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    try:
+        path = _write_once(_cache_dir(), name, text)
+    except OSError:  # a read-only home: a private folder in the temporary directory
+        user = os.getuid() if hasattr(os, "getuid") else "user"
+        path = _write_once(os.path.join(tempfile.gettempdir(), f"symmetries-kernels-{user}"), name, text)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # registered before it runs: numba's cache looks the module up by name

@@ -347,3 +347,20 @@ def test_gradient_of_second_input_components_no_path_reads_is_zero(monkeypatch, 
     w = torch.randn(300, tp.weight_numel, dtype=torch.float64)
     (g,) = torch.autograd.grad(tp(x1, x2, w).pow(2).sum(), x2)
     assert g[:, 4:].abs().max() == 0 and g[:, :4].abs().min() > 0
+
+
+def test_generated_loops_fall_back_to_a_temporary_folder(monkeypatch, tmp_path):
+    """Where the cache folder cannot be created (here: below a file), the source goes to a
+    private folder in the temporary directory instead of failing."""
+    pytest.importorskip("numba")
+    import tempfile
+
+    from symmetries._compiled import compiled_module
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path / "a-file" / "cache"))
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    tag = torch.randint(0, 2 ** 62, ()).item()
+    module = compiled_module(f"@_jit\ndef plus(x):\n    return x + {tag}\n")
+    assert module.plus(1) == 1 + tag
+    assert len(list((tmp_path / "tmp").glob("symmetries-kernels-*/symmetries_kernel_*.py"))) == 1
