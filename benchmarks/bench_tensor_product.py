@@ -92,7 +92,7 @@ def our_flops(tp, batch):
     multiply-add per nonzero pair; otherwise 2 x the multiply-adds of y @ C, the batched
     products and the weights."""
     from symmetries._compiled import available
-    from symmetries.nn._o3_tp_generated import MIN_BATCH
+    from symmetries.nn._o3_tp_generated import worth_generating
     from symmetries.nn._o3_tp_terms import term_tables
 
     total = 0
@@ -103,13 +103,14 @@ def our_flops(tp, batch):
         if plan is not None and available(probe):
             tables = term_tables(plan)
             pairs = len({(k, r) for _, k, r in zip(*tables[4:7])})
-            per_channel = 2 * pairs if batch >= MIN_BATCH else 3 * len(tables[4])
+            per_channel = 2 * pairs if worth_generating(len(plan.terms), batch) else 3 * len(tables[4])
             total += batch * plan.mul * (len(tables[2]) + per_channel)
             continue
         weights = sum(2 * batch * tp.irreps_in1[blk].ir.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
                       for blk in g.blocks1) if g.mode == "uvw" else 0
-        if g.mode == "uvw" and tp.shared_weights and batch >= MIN_BATCH and available(probe):
-            rows = tp._row_plans[gi]  # the weight GEMMs, then one multiply-add per nonzero (k, r) pair
+        rows = tp._row_plans.get(gi)
+        if rows and tp.shared_weights and available(probe) and worth_generating(len(rows.terms), batch):
+            # the weight GEMMs, then one multiply-add per nonzero (k, r) pair
             total += weights + 2 * batch * g.mul * len({(k, r) for _, k, r, _ in rows.terms})
             continue
         cols = cg.shape[1]

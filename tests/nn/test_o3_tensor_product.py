@@ -364,3 +364,17 @@ def test_generated_loops_fall_back_to_a_temporary_folder(monkeypatch, tmp_path):
     module = compiled_module(f"@_jit\ndef plus(x):\n    return x + {tag}\n")
     assert module.plus(1) == 1 + tag
     assert len(list((tmp_path / "tmp").glob("symmetries-kernels-*/symmetries_kernel_*.py"))) == 1
+
+
+def test_large_plans_and_small_batches_keep_the_table_driven_loops(monkeypatch):
+    """Loops are generated only where they repay their compilation: a large enough batch and
+    a plan of at most MAX_TERMS 3j terms (LLVM's time grows faster than the code)."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+    from symmetries.nn import _o3_tp_numba as loops
+
+    plan = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=False)._plans[0]
+    assert loops._loops(plan, generated.MIN_BATCH - 1) == (loops._forward, loops._backward)
+    assert loops._loops(plan, generated.MIN_BATCH) == generated.kernels(plan)
+    monkeypatch.setattr(generated, "MAX_TERMS", len(plan.terms) - 1)
+    assert loops._loops(plan, 10 ** 6) == (loops._forward, loops._backward)

@@ -263,7 +263,7 @@ class TensorProduct(nn.Module):
             Z = None  # compiled kernels write the irreps layout
             if getattr(kernel, "irreps_layout", False):
                 Z = kernel.apply(x1, w, x2, cg, plan)
-            elif g.mode == "uvw" and self._compiled_rows(x1, w):
+            elif g.mode == "uvw" and self._compiled_rows(gi, x1, w):
                 Z = RowProduct.apply(x2, cg, self._row_plans[gi], *self._uvw_rows(gi, g, x1_blocks, w, B))
             if Z is not None:
                 if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
@@ -313,12 +313,12 @@ class TensorProduct(nn.Module):
             parts.append(Xs.reshape(B, Xs.shape[1] * (Xs.shape[2] // g.mul), g.mul))
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
-    @staticmethod
-    def _compiled_rows(x1, w) -> bool:
-        """Whether a ``uvw`` group runs its 3j contraction as generated loops: shared weights,
-        a large CPU batch, numba installed, not tracing for ``torch.compile``."""
-        return (w.dim() == 1 and x1.shape[0] >= generated.MIN_BATCH and compiled_available(x1)
-                and not torch.compiler.is_compiling())
+    def _compiled_rows(self, gi, x1, w) -> bool:
+        """Whether ``uvw`` group ``gi`` runs its 3j contraction as generated loops: shared
+        weights, a large CPU batch, not too many terms, numba installed, not tracing for
+        ``torch.compile``."""
+        return (w.dim() == 1 and generated.worth_generating(len(self._row_plans[gi].terms), x1.shape[0])
+                and compiled_available(x1) and not torch.compiler.is_compiling())
 
     def _uvw_rows(self, gi, g, x1_blocks, w, B):
         r"""Per input block, :math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}` as

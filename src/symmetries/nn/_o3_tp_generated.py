@@ -19,10 +19,10 @@ loops: the reductions :math:`\partial y_j = \sum_u \sum_{(j,k,r)} C\, \partial z
 Each loop writes one array, which is what lets LLVM prove (with a few run-time checks)
 that its stores do not alias its loads, and vectorize it.
 
-Compiling a plan's loops takes a few seconds per dtype, so they are used for batches of at
-least :data:`MIN_BATCH` samples; the source is written to the cache directory
-(``$SYMMETRIES_CACHE``, else ``~/.cache/symmetries``) under a hash of itself, and numba
-caches the machine code beside it, so a plan compiles once per machine.
+Compiling a plan's loops takes seconds per dtype, so they are used for batches of at least
+:data:`MIN_BATCH` samples and plans of at most :data:`MAX_TERMS` terms. The source is written
+to the cache directory (``$SYMMETRIES_CACHE``, else ``~/.cache/symmetries``) under a hash of
+itself, and numba caches the machine code beside it, so a plan compiles once per machine.
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ from ._o3_tp_terms import term_tables
 
 #: smallest batch for which a plan's generated loops are compiled and used
 MIN_BATCH = 1024
+#: largest number of 3j terms a plan's loops are generated for: LLVM's time grows faster than
+#: the straight-line code (here 7 s for 83 terms, 20 s for 353, 230 s for 1158); larger plans
+#: run the table-driven loops
+MAX_TERMS = 400
+
+
+def worth_generating(terms: int, batch: int) -> bool:
+    """Whether loops generated for ``terms`` 3j terms repay their compilation at this batch."""
+    return batch >= MIN_BATCH and terms <= MAX_TERMS
 
 
 

@@ -179,11 +179,12 @@ def _backward(b0, b1, gx1, gw3, gy, x1, w3, y, grad, in_blocks, out_blocks, rows
 
 
 def _loops(plan: ChannelwisePlan, batch: int):
-    """The loops for a batch: generated for the plan when the batch is large enough to repay
-    their compilation (:mod:`._o3_tp_generated`), else the table-driven ones above."""
-    from ._o3_tp_generated import MIN_BATCH, kernels
+    """The loops for a batch: generated for the plan when the batch is large enough and the
+    plan small enough to repay their compilation (:mod:`._o3_tp_generated`), else the
+    table-driven ones above."""
+    from ._o3_tp_generated import kernels, worth_generating
 
-    return kernels(plan) if batch >= MIN_BATCH else (_forward, _backward)
+    return kernels(plan) if worth_generating(len(plan.terms), batch) else (_forward, _backward)
 
 
 class NumbaChannelwiseProduct(torch.autograd.Function):

@@ -13,7 +13,7 @@ recomputes them and runs the statements in reverse (adjoint):
 then through the normalization, :math:`\bar x = (\bar{\hat x} - \hat x (\hat x \cdot
 \bar{\hat x})) / |x|`. The source is cached on disk by its hash and compiled once per
 machine (:func:`symmetries._compiled.compiled_module`); :mod:`._spherical_numba` uses these
-loops for batches of at least :data:`MIN_BATCH` vectors.
+loops for batches of at least :data:`MIN_BATCH` vectors and degrees up to :data:`MAX_L`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from ._spherical_harmonics import _step_terms
 
 #: smallest batch for which the loops generated for a set of degrees are compiled and used
 MIN_BATCH = 4096
+#: highest degree they are generated for: compiling the backward takes about 26 s at l = 8
+#: and 150 s at l = 12 (the straight-line code grows as l^3); above, the table-driven loops
+MAX_L = 6
+
+
+def worth_generating(ls: tuple, batch: int) -> bool:
+    """Whether loops generated for the degrees ``ls`` repay their compilation at this batch."""
+    return batch >= MIN_BATCH and max(ls) <= MAX_L
 
 
 def _statements(lmax: int):

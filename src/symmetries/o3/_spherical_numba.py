@@ -10,8 +10,9 @@ tile and runs the recurrence in reverse (adjoint), two multiply-adds per term:
 
     \bar Y^{l-1}_i \mathrel{+}= c\, \bar Y^l_k\, x_j, \qquad \bar x_j \mathrel{+}= c\, \bar Y^l_k\, Y^{l-1}_i .
 
-For batches of :data:`~._spherical_generated.MIN_BATCH` vectors or more, loops generated
-for the requested degrees run instead (:mod:`._spherical_generated`). Second derivatives
+For batches of :data:`~._spherical_generated.MIN_BATCH` vectors or more and degrees up to
+:data:`~._spherical_generated.MAX_L`, loops generated for the requested degrees run instead
+(:mod:`._spherical_generated`). Second derivatives
 (training on forces) go through the PyTorch formulation. This module
 imports numba: :func:`~symmetries.o3.spherical_harmonics` imports it on first use, where
 numba is installed.
@@ -133,7 +134,7 @@ class CompiledSphericalHarmonics(torch.autograd.Function):
     def forward(ctx, x, normalize: bool, ls: tuple, scales: tuple):
         xc = x.detach().contiguous()
         out = x.new_empty(x.shape[0], sum(2 * l + 1 for l in ls))
-        if x.shape[0] >= generated.MIN_BATCH:  # loops generated for these degrees
+        if generated.worth_generating(ls, x.shape[0]):  # loops generated for these degrees
             forward, backward, coef = generated.harmonics_kernels(ls, scales)
             tail = (bool(normalize), coef)
         else:  # the table-driven loops above
