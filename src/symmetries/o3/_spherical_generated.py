@@ -26,6 +26,8 @@ import numpy as np
 from .._compiled import compiled_module
 from ._spherical_harmonics import _step_terms
 
+#: vectors per tile: held component-major, so the loop over a tile's vectors vectorizes
+TILE = 64
 #: smallest batch for which the loops generated for a set of degrees are compiled and used
 MIN_BATCH = 4096
 #: highest degree they are generated for: compiling the backward takes about 26 s at l = 8
@@ -62,57 +64,78 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
     for o, l in enumerate(ls):
         outputs += [(l * l + e, col + e, k_scale + o) for e in range(2 * l + 1)]
         col += 2 * l + 1
+    n_out, T = col, TILE
     lines = []
 
     def emit(depth, text):
         lines.append("    " * depth + text)
 
-    def unit_vector():
-        emit(2, "x0, x1, x2 = x[t, 0], x[t, 1], x[t, 2]")
-        emit(2, "r = one")
-        emit(2, "if normalize:")
-        emit(3, "r = max(np.sqrt(x0 * x0 + x1 * x1 + x2 * x2), c[%d])" % k_eps)
-        emit(3, "x0, x1, x2 = x0 / r, x1 / r, x2 / r")
-        emit(2, "y0 = one")
+    def load_tile():  # the tile's vectors component-major in X (normalized) and their norms in R
+        emit(2, "m = min(T, n1 - s)")
+        emit(2, "for i in range(m):")
+        emit(3, "x0, x1, x2 = x[s + i, 0], x[s + i, 1], x[s + i, 2]")
+        emit(3, f"r = max(np.sqrt(x0 * x0 + x1 * x1 + x2 * x2), c[{k_eps}]) if normalize else one")
+        emit(3, "inv = one / r")
+        emit(3, "R[i] = r")
+        emit(3, f"X[i], X[{T} + i], X[{2 * T} + i] = x0 * inv, x1 * inv, x2 * inv")
+
+    def harmonics():  # inside the loop over i: every harmonic up to lmax as a local y{row}
+        emit(3, f"x0, x1, x2 = X[i], X[{T} + i], X[{2 * T} + i]")
+        emit(3, "y0 = one")
         if lmax >= 1:
             for j in range(3):
-                emit(2, f"y{1 + j} = c[{k_sqrt3}] * x{j}")
+                emit(3, f"y{1 + j} = c[{k_sqrt3}] * x{j}")
         for target, terms in steps:
-            emit(2, f"y{target} = " + " + ".join(f"c[{q}] * y{i} * x{j}" for i, j, q in terms))
+            emit(3, f"y{target} = " + " + ".join(f"c[{q}] * y{i} * x{j}" for i, j, q in terms))
 
-    emit(0, "@_jit")
-    emit(0, "def forward(n0, n1, out, x, normalize, coef):")
-    emit(1, "c = coef.astype(x.dtype)")
-    emit(1, f"one = c[{k_one}]")
-    emit(1, "for t in range(n0, n1):")
-    unit_vector()
-    for row, column, q in outputs:
-        emit(2, f"out[t, {column}] = c[{q}] * y{row}")
+    def header(name, args):
+        emit(0, "@_jit")
+        emit(0, f"def {name}({args}):")
+        emit(1, f"c, T = coef.astype(x.dtype), {T}")
+        emit(1, f"one, zero = c[{k_one}], c[{k_one}] - c[{k_one}]")
+        emit(1, f"X, R, Y = np.empty({3 * T}, x.dtype), np.empty({T}, x.dtype), np.empty({n_out * T}, x.dtype)")
+        emit(1, "for s in range(n0, n1, T):")
+        load_tile()
+
+    header("forward", "n0, n1, out, x, normalize, coef")
+    emit(2, "for i in range(m):")  # one vectorized loop over the tile
+    harmonics()
+    if n_out <= 4:  # l <= 1: a few columns, stored in place
+        for row, column, q in outputs:
+            emit(3, f"out[s + i, {column}] = c[{q}] * y{row}")
+    else:  # into the tile, then out row by row
+        for row, column, q in outputs:
+            emit(3, f"Y[{column * T} + i] = c[{q}] * y{row}")
+        emit(2, "for i in range(m):")
+        for _, column, _ in outputs:
+            emit(3, f"out[s + i, {column}] = Y[{column * T} + i]")
     emit(0, "")
     emit(0, "")
-    emit(0, "@_jit")
-    emit(0, "def backward(n0, n1, gx, grad, x, normalize, coef):")
-    emit(1, "c = coef.astype(x.dtype)")
-    emit(1, f"one, zero = c[{k_one}], c[{k_one}] - c[{k_one}]")
-    emit(1, "for t in range(n0, n1):")
-    unit_vector()
+    header("backward", "n0, n1, gx, grad, x, normalize, coef")
+    emit(2, "for i in range(m):")
+    for _, column, _ in outputs:
+        emit(3, f"Y[{column * T} + i] = grad[s + i, {column}]")
+    emit(2, "for i in range(m):")  # the adjoint, vectorized over the tile; X then holds dx
+    harmonics()
     for row in range((lmax + 1) ** 2):
-        emit(2, f"g{row} = zero")
+        emit(3, f"g{row} = zero")
     for row, column, q in outputs:
-        emit(2, f"g{row} += c[{q}] * grad[t, {column}]")
-    emit(2, "h0, h1, h2 = zero, zero, zero")
+        emit(3, f"g{row} += c[{q}] * Y[{column * T} + i]")
+    emit(3, "h0, h1, h2 = zero, zero, zero")
     for target, terms in reversed(steps):
         for i, j, q in terms:
-            emit(2, f"g{i} += c[{q}] * g{target} * x{j}")
-            emit(2, f"h{j} += c[{q}] * g{target} * y{i}")
+            emit(3, f"g{i} += c[{q}] * g{target} * x{j}")
+            emit(3, f"h{j} += c[{q}] * g{target} * y{i}")
     if lmax >= 1:
         for j in range(3):
-            emit(2, f"h{j} += c[{k_sqrt3}] * g{1 + j}")
-    emit(2, "dot = zero")
-    emit(2, f"if normalize and r > c[{k_eps}]:  # clamped norms: the plain g / eps")
-    emit(3, "dot = x0 * h0 + x1 * h1 + x2 * h2")
+            emit(3, f"h{j} += c[{k_sqrt3}] * g{1 + j}")
+    emit(3, "r = R[i]")
+    emit(3, f"dot = x0 * h0 + x1 * h1 + x2 * h2 if normalize and r > c[{k_eps}] else zero  # clamped: g / eps")
     for j in range(3):
-        emit(2, f"gx[t, {j}] = (h{j} - x{j} * dot) / r")
+        emit(3, f"X[{j * T} + i] = (h{j} - x{j} * dot) / r")
+    emit(2, "for i in range(m):")
+    for j in range(3):
+        emit(3, f"gx[s + i, {j}] = X[{j * T} + i]")
     return "\n".join(lines) + "\n"
 
 
