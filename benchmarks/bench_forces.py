@@ -99,7 +99,8 @@ def report(args, rows, data_seconds, seconds):
     std = rows[0]["force_std_meV_A"]
     lines = [f"# Force learning curves: {args.system}", "",
              f"NequIP-style potential, {args.channels} channels, {args.layers} layers, cutoff {args.cutoff} A, "
-             f"{args.steps} Adam steps per model, at least {args.min_epochs} epochs (batch {args.batch}, lr {args.lr}), "
+             f"{args.steps} Adam steps per model, at least {args.min_epochs} epochs "
+             f"(batch {args.batch}, lr {args.lr}), "
              f"{args.threads or 'default'} "
              f"threads, load average {args.load:.1f} at the start; test set {args.test} frames from another "
              f"trajectory, force std {std:.0f} meV/A. Total {seconds:.0f} s (data {data_seconds:.0f} s).", "",

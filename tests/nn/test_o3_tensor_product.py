@@ -290,7 +290,8 @@ def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
     assert len(files) == 1 and files[0].read_text().endswith(source) and module.scaled(2) == 2 * tag
     assert compiled_module(source) is module and list((tmp_path / "kernels").glob("*.py")) == files
     plan = _mixed_product(False)._plans[0]
-    assert kernels(plan) == (compiled_module(kernel_source(plan)).forward, compiled_module(kernel_source(plan)).backward)
+    generated = compiled_module(kernel_source(plan))
+    assert kernels(plan) == (generated.forward, generated.backward)
 
 
 def _fully_connected_products():

@@ -181,7 +181,8 @@ def kernel_source(plan: ChannelwisePlan) -> str:
         w(3, f"gxt[{cc * U} + u] = " + (_sum(f"gXt[{r * U} + u] * wr[{rows_p[r]}, u]" for r in rs) if rs else "zero"))
     w(2, f"for u in range({U}):")
     for p in range(P):
-        w(3, f"gwt[{p * U} + u] = " + _sum(f"gXt[{r * U} + u] * xt[{rows_c[r] * U} + u]" for r in range(R) if rows_p[r] == p))
+        rs = [r for r in range(R) if rows_p[r] == p]
+        w(3, f"gwt[{p * U} + u] = " + _sum(f"gXt[{r * U} + u] * xt[{rows_c[r] * U} + u]" for r in rs))
     _transpose(w, 2, U, ins, "gxt", "gx1[b]", False)
     w(2, "gwr = gw3[b if per_sample else 0]")
     w(2, f"for p in range({P}):")

@@ -217,8 +217,8 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
         per_sample = w.dim() == 2
         gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(parts), *w3.shape[1:])
         args = (x1c.numpy(), w3.numpy(), yc.numpy(), grad.detach().contiguous().numpy(), *ctx.tables)
-        run(ctx.backward_loop, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(), *args)
-                   for i, (b0, b1) in enumerate(parts)])
+        run(ctx.backward_loop, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(),
+                                 *args) for i, (b0, b1) in enumerate(parts)])
         need_x1, need_w, need_y = ctx.needs_input_grad[:3]
         return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
                 gy if need_y else None, None, None)

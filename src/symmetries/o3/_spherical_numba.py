@@ -12,10 +12,9 @@ tile and runs the recurrence in reverse (adjoint), two multiply-adds per term:
 
 For batches of :data:`~._spherical_generated.MIN_BATCH` vectors or more and degrees up to
 :data:`~._spherical_generated.MAX_L`, loops generated for the requested degrees run instead
-(:mod:`._spherical_generated`). Second derivatives
-(training on forces) go through the PyTorch formulation. This module
-imports numba: :func:`~symmetries.o3.spherical_harmonics` imports it on first use, where
-numba is installed.
+(:mod:`._spherical_generated`). Second derivatives (training on forces) go through the
+PyTorch formulation. This module imports numba: :func:`~symmetries.o3.spherical_harmonics`
+imports it on first use, where numba is installed.
 """
 
 from __future__ import annotations
