@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-
 from .._compiled import compiled_module
 from ._o3_tp_kernels import ChannelwisePlan
 from ._o3_tp_terms import term_tables
@@ -47,8 +46,7 @@ def worth_generating(terms: int, batch: int) -> bool:
     return batch >= MIN_BATCH and terms <= MAX_TERMS
 
 
-
-class _Writer:
+class SourceWriter:
     """Lines of Python source with indentation."""
 
     def __init__(self):
@@ -59,11 +57,11 @@ class _Writer:
 
 
 def _components(blocks):
-    """``(start, d, first row)`` per block -> the ``(start, d, first row)`` of each, sorted by row."""
+    """The blocks' ``(start, d, first row)`` as ints, in the order of their first rows."""
     return sorted(((int(s), int(d), int(c0)) for s, d, c0 in blocks), key=lambda b: b[2])
 
 
-def _transpose(w: _Writer, depth: int, U: int, blocks, tile: str, row: str, into_tile: bool):
+def transpose_statements(w: SourceWriter, depth: int, U: int, blocks, tile: str, row: str, into_tile: bool):
     """Copy between an irreps-layout row (``(U, d)`` per block) and a tile ``(components, U)``."""
     for start, d, c0 in blocks:
         w(depth, f"for u in range({U}):")
@@ -73,7 +71,8 @@ def _transpose(w: _Writer, depth: int, U: int, blocks, tile: str, row: str, into
             w(depth + 1, f"{cell} = {flat}" if into_tile else f"{flat} = {cell}")
 
 
-def _sum(products) -> str:
+def sum_of(products) -> str:
+    """The source of the sum of the ``products`` (strings)."""
     return " + ".join(products)
 
 
@@ -85,23 +84,23 @@ def term_pairs(terms) -> dict:
     return pairs
 
 
-def coefficients(w: _Writer, depth: int, J: int, pairs: dict):
+def coefficients(w: SourceWriter, depth: int, J: int, pairs: dict):
     """Per sample ``b``: the second input ``y{j}`` and :math:`a_{k r} = \\sum_j C_{j k r} y_j` as ``a{k}_{r}``."""
     for j in range(J):
         w(depth, f"y{j} = y[b, {j}]")
     for (k, r), ts in pairs.items():
-        w(depth, f"a{k}_{r} = " + _sum(f"c[{t}] * y{j}" for t, j in ts))
+        w(depth, f"a{k}_{r} = " + sum_of(f"c[{t}] * y{j}" for t, j in ts))
 
 
-def output_statements(w: _Writer, K: int, U: int, pairs: dict, row):
+def output_statements(w: SourceWriter, K: int, U: int, pairs: dict, row):
     """In the loop over the channels ``u``: :math:`z_{k u} = \\sum_r a_{k r} X_{r u}` into the tile
     ``zt``, for each output component; ``row(r)`` is the expression of :math:`X_{r u}`."""
     for k in range(K):
         rs = [r for (kk, r) in pairs if kk == k]
-        w(3, f"zt[{k * U} + u] = " + (_sum(f"a{k}_{r} * {row(r)}" for r in rs) if rs else "zero"))
+        w(3, f"zt[{k * U} + u] = " + (sum_of(f"a{k}_{r} * {row(r)}" for r in rs) if rs else "zero"))
 
 
-def second_input_reductions(w: _Writer, J: int, U: int, terms, row, before=()):
+def second_input_reductions(w: SourceWriter, J: int, U: int, terms, row, before=()):
     r"""Per sample: :math:`s_j = \sum_u \sum_{(j, k, r)} C\, \partial z_{k u} X_{r u}`, the second
     input's gradient, as one loop of reductions over the channels; ``row(r)`` is the expression
     of :math:`X_{r u}`, ``before`` the statements that open the loop body."""
@@ -113,10 +112,10 @@ def second_input_reductions(w: _Writer, J: int, U: int, terms, row, before=()):
     for j in range(J):
         ts = [(t, k, r) for t, (jj, k, r) in enumerate(terms) if jj == j]
         if ts:
-            w(3, f"s{j} += " + _sum(f"c[{t}] * gt[{k * U} + u] * {row(r)}" for t, k, r in ts))
+            w(3, f"s{j} += " + sum_of(f"c[{t}] * gt[{k * U} + u] * {row(r)}" for t, k, r in ts))
 
 
-def store_second_input_gradient(w: _Writer, J: int):
+def store_second_input_gradient(w: SourceWriter, J: int):
     """``gy[b] = s``, and zero for the components no path reads."""
     for j in range(J):
         w(2, f"gy[b, {j}] = s{j}")
@@ -140,7 +139,7 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     def per_sample_scalars(w):
         coefficients(w, 2, J, pairs)
 
-    w = _Writer()
+    w = SourceWriter()
     w(0, "@_jit")
     w(0, f"def forward(b0, b1, out, x1, w3, y, {tables}):")
     w(1, "c, zero = coef.astype(x1.dtype), np.zeros(1, x1.dtype)[0]")
@@ -148,13 +147,13 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(1, f"xt, zt = np.empty({C * U}, x1.dtype), np.empty({K * U}, x1.dtype)")
     w(1, "for b in range(b0, b1):")
     w(2, "wr, row = w3[b * step], out[b]")
-    _transpose(w, 2, U, ins, "xt", "x1[b]", True)
+    transpose_statements(w, 2, U, ins, "xt", "x1[b]", True)
     per_sample_scalars(w)
     w(2, f"for u in range({U}):")
     for r in range(R):
         w(3, f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]")
     output_statements(w, K, U, pairs, lambda r: f"X{r}")
-    _transpose(w, 2, U, outs, "zt", "row", False)
+    transpose_statements(w, 2, U, outs, "zt", "row", False)
     w(0, "")
     w(0, "")
     w(0, "@_jit")
@@ -166,24 +165,24 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(1, f"gXt, gwt = np.empty({R * U}, x1.dtype), np.empty({P * U}, x1.dtype)")
     w(1, "for b in range(b0, b1):")
     w(2, "wr = w3[b * step]")
-    _transpose(w, 2, U, ins, "xt", "x1[b]", True)
-    _transpose(w, 2, U, outs, "gt", "grad[b]", True)
+    transpose_statements(w, 2, U, ins, "xt", "x1[b]", True)
+    transpose_statements(w, 2, U, outs, "gt", "grad[b]", True)
     per_sample_scalars(w)
     rows = [f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]" for r in range(R)]
     second_input_reductions(w, J, U, terms, lambda r: f"X{r}", rows)
     w(2, f"for u in range({U}):")
     for r in range(R):
         ks = [k for (k, rr) in pairs if rr == r]
-        w(3, f"gXt[{r * U} + u] = " + (_sum(f"a{k}_{r} * gt[{k * U} + u]" for k in ks) if ks else "zero"))
+        w(3, f"gXt[{r * U} + u] = " + (sum_of(f"a{k}_{r} * gt[{k * U} + u]" for k in ks) if ks else "zero"))
     w(2, f"for u in range({U}):")
     for cc in range(C):
         rs = [r for r in range(R) if rows_c[r] == cc]
-        w(3, f"gxt[{cc * U} + u] = " + (_sum(f"gXt[{r * U} + u] * wr[{rows_p[r]}, u]" for r in rs) if rs else "zero"))
+        w(3, f"gxt[{cc * U} + u] = " + (sum_of(f"gXt[{r * U} + u] * wr[{rows_p[r]}, u]" for r in rs) if rs else "zero"))
     w(2, f"for u in range({U}):")
     for p in range(P):
         rs = [r for r in range(R) if rows_p[r] == p]
-        w(3, f"gwt[{p * U} + u] = " + _sum(f"gXt[{r * U} + u] * xt[{rows_c[r] * U} + u]" for r in rs))
-    _transpose(w, 2, U, ins, "gxt", "gx1[b]", False)
+        w(3, f"gwt[{p * U} + u] = " + sum_of(f"gXt[{r * U} + u] * xt[{rows_c[r] * U} + u]" for r in rs))
+    transpose_statements(w, 2, U, ins, "gxt", "gx1[b]", False)
     w(2, "gwr = gw3[b if per_sample else 0]")
     w(2, f"for p in range({P}):")
     w(3, f"for u in range({U}):")

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from .._compiled import compiled_module, ranges, run
-from ._o3_tp_generated import (_Writer, _sum, _transpose, coefficients, output_statements,
-                               second_input_reductions, store_second_input_gradient, term_pairs)
+from ._o3_tp_generated import (SourceWriter, coefficients, output_statements, second_input_reductions,
+                               store_second_input_gradient, sum_of, term_pairs, transpose_statements)
 
 
 class RowPlan(NamedTuple):
@@ -72,7 +72,7 @@ def row_source(plan: RowPlan) -> str:
         a, q = rows[r]
         return f"X{a}[b, {q} + u]"
 
-    w = _Writer()
+    w = SourceWriter()
     w(0, "@_jit")
     w(0, f"def forward(b0, b1, out, y, coef, {xs}):")
     w(1, "c, zero = coef.astype(out.dtype), np.zeros(1, out.dtype)[0]")
@@ -82,7 +82,7 @@ def row_source(plan: RowPlan) -> str:
     coefficients(w, 2, J, pairs)
     w(2, f"for u in range({M}):")
     output_statements(w, K, M, pairs, x)
-    _transpose(w, 2, M, outs, "zt", "row", False)
+    transpose_statements(w, 2, M, outs, "zt", "row", False)
     w(0, "")
     w(0, "")
     w(0, "@_jit")
@@ -90,7 +90,7 @@ def row_source(plan: RowPlan) -> str:
     w(1, "c, zero = coef.astype(grad.dtype), np.zeros(1, grad.dtype)[0]")
     w(1, f"gt = np.empty({K * M}, grad.dtype)")
     w(1, "for b in range(b0, b1):")
-    _transpose(w, 2, M, outs, "gt", "grad[b]", True)
+    transpose_statements(w, 2, M, outs, "gt", "grad[b]", True)
     coefficients(w, 2, J, pairs)
     second_input_reductions(w, J, M, terms, x)
     for a in range(len(plan.blocks)):  # one loop per array written
@@ -98,7 +98,7 @@ def row_source(plan: RowPlan) -> str:
         for r, (ra, q) in enumerate(rows):
             if ra == a:
                 ks = [k for (k, rr) in pairs if rr == r]
-                w(3, f"gX{a}[b, {q} + u] = " + (_sum(f"a{k}_{r} * gt[{k * M} + u]" for k in ks) if ks else "zero"))
+                w(3, f"gX{a}[b, {q} + u] = " + (sum_of(f"a{k}_{r} * gt[{k * M} + u]" for k in ks) if ks else "zero"))
     store_second_input_gradient(w, J)
     return "\n".join(w.lines) + "\n"
 
