@@ -303,10 +303,14 @@ def _fully_connected_products():
 @pytest.mark.parametrize("which", [0, 1])
 def test_fully_connected_generated_rows_match_batched_products(monkeypatch, which, dtype):
     """'uvw' groups with shared weights: the 3j contraction as loops generated for the group
-    (every batch size here) against the batched products, values and gradients of the
-    inputs and weights, with several copies of a second-input irrep (v > 1)."""
+    (every batch size here, in chunks of 16 samples, the last one partial) against the batched
+    products, values and gradients of the inputs and weights, with several copies of a
+    second-input irrep (v > 1)."""
     pytest.importorskip("numba")
     import symmetries.nn._o3_tp_generated as generated
+    import symmetries.nn._o3_tp_rows as rows
+
+    monkeypatch.setattr(rows, "CHUNK", 16)
 
     tp = _fully_connected_products()[which].to(dtype)
     n = 77
@@ -327,8 +331,10 @@ def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
     """Force training differentiates a 'uvw' product twice: exact through the generated rows."""
     pytest.importorskip("numba")
     import symmetries.nn._o3_tp_generated as generated
+    import symmetries.nn._o3_tp_rows as rows
 
     monkeypatch.setattr(generated, "MIN_BATCH", 0)
+    monkeypatch.setattr(rows, "CHUNK", 2)
     tp = _fully_connected_products()[0].double()
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 3, torch.float64)
     w = tp.weight.detach().clone()

@@ -264,7 +264,8 @@ class TensorProduct(nn.Module):
             if getattr(kernel, "irreps_layout", False):
                 Z = kernel.apply(x1, w, x2, cg, plan)
             elif g.mode == "uvw" and self._compiled_rows(gi, x1, w):
-                Z = RowProduct.apply(x2, cg, self._row_plans[gi], *self._uvw_rows(gi, g, x1_blocks, w, B))
+                xts, Ws, dims = self._uvw_operands(gi, g, x1_blocks, w, B)
+                Z = RowProduct.apply(x2, cg, self._row_plans[gi], dims, *xts, *Ws)
             if Z is not None:
                 if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
                     return Z.reshape(batch + (self.irreps_out.dim,))
@@ -320,16 +321,22 @@ class TensorProduct(nn.Module):
         return (w.dim() == 1 and generated.worth_generating(len(self._row_plans[gi].terms), x1.shape[0])
                 and compiled_available(x1) and not torch.compiler.is_compiling())
 
+    def _uvw_operands(self, gi, g, x1_blocks, w, B):
+        """Per input block: the block transposed to ``(B d_1, U)``, its paths' weights ``(U, N)``,
+        and ``d_1``."""
+        xts, Ws, dims = [], [], []
+        for blk in g.blocks1:
+            mul1, ir1 = self.irreps_in1[blk]
+            Ws.append(w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).view(mul1, -1))
+            xts.append(x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2).reshape(B * ir1.dim, mul1))
+            dims.append(ir1.dim)
+        return xts, Ws, tuple(dims)
+
     def _uvw_rows(self, gi, g, x1_blocks, w, B):
         r"""Per input block, :math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}` as
         ``(B, rows * M)``: the block transposed to ``(B d_1, U)``, times the weights, one GEMM."""
-        out = []
-        for blk in g.blocks1:
-            mul1, ir1 = self.irreps_in1[blk]
-            W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).view(mul1, -1)
-            x = x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2).reshape(B * ir1.dim, mul1)
-            out.append((x @ W).view(B, ir1.dim * W.shape[1]))
-        return out
+        xts, Ws, dims = self._uvw_operands(gi, g, x1_blocks, w, B)
+        return [(x @ W).view(B, d * W.shape[1]) for x, W, d in zip(xts, Ws, dims)]
 
     def _weight(self, weight):
         if weight is None:

@@ -12,6 +12,7 @@ which this module runs as loops generated for the group's nonzero terms (as
 :mod:`._o3_tp_generated` does for channel-wise plans): per sample, one vectorized loop over
 the channels ``w`` writes the output straight into the irreps layout. It replaces
 ``(K, D) @ (D, M)`` products per sample, which are too small for a GEMM library to run fast.
+The batch goes in chunks, so that the rows stay in cache between the GEMMs and the loops.
 The backward pass gives :math:`\partial X_{b r w} = \sum_k a_{b k r} \partial z_{b w k}` and
 :math:`\partial y_{b j} = \sum_w \sum_{(j, k, r)} C\, \partial z_{b w k} X_{b r w}`; autograd
 takes it from there through the GEMMs.
@@ -118,34 +119,62 @@ def row_reference(y, cg, plan: RowPlan, Xs):
     return torch.cat([Z[:, k0:k0 + d3].transpose(1, 2).reshape(B, M * d3) for _, d3, k0 in plan.outs], 1)
 
 
+#: samples per chunk: a chunk's rows (about 1 MB for 32 channels, l <= 2) stay in cache
+#: between the weight GEMMs that make them and the loops that read them
+CHUNK = 512
+
+
+def _rows_of_chunk(xts, Ws, dims, s, n):
+    """Rows ``X_a (n, rows_a * M)`` of samples ``s .. s + n``: each block's channels mixed by
+    its weights, one GEMM per block (``xts[a]`` is the block transposed, ``(B d_1, U)``)."""
+    return [(xt[s * d:(s + n) * d] @ W).view(n, -1) for xt, W, d in zip(xts, Ws, dims)]
+
+
 class RowProduct(torch.autograd.Function):
-    """``(y (B, d2), cg (d2, K * rows), plan, X0 (B, rows0 * M), ...)`` -> ``(B, sum_o M (2l+1))``,
-    the plan's output blocks side by side in the irreps layout. CPU tensors, numba installed."""
+    """A ``uvw`` group on the CPU: ``(y (B, d2), cg (d2, K * rows), plan, dims, xt_0 (B d_1, U),
+    ..., W_0 (U, N_0), ...)`` -> ``(B, sum_o M (2l+1))``, the plan's output blocks side by side
+    in the irreps layout. Chunk by chunk, the weight GEMMs make the rows and the generated loops
+    contract them, so the rows never reach memory; the backward makes them again."""
 
     @staticmethod
-    def forward(ctx, y, cg, plan: RowPlan, *Xs):
-        forward, backward, coef = row_kernels(plan)
-        yc, Xc = y.detach().contiguous(), [x.detach().contiguous() for x in Xs]
+    def forward(ctx, y, cg, plan: RowPlan, dims: tuple, *operands):
+        forward, _, coef = row_kernels(plan)
+        n = len(dims)
+        xts, Ws = [t.detach() for t in operands[:n]], [t.detach() for t in operands[n:]]
+        yc = y.detach().contiguous()
         out = y.new_empty(y.shape[0], plan.outs[-1][0] + plan.mul * plan.outs[-1][1])
-        arrays = [x.numpy() for x in Xc]
-        run(forward, [(b0, b1, out.numpy(), yc.numpy(), coef, *arrays) for b0, b1 in ranges(y.shape[0])])
-        ctx.save_for_backward(y, cg, yc, *Xs, *Xc)
-        ctx.plan = plan
+        for s in range(0, y.shape[0], CHUNK):
+            m = min(CHUNK, y.shape[0] - s)
+            Xs = [x.numpy() for x in _rows_of_chunk(xts, Ws, dims, s, m)]
+            o, yn = out[s:s + m].numpy(), yc[s:s + m].numpy()
+            run(forward, [(b0, b1, o, yn, coef, *Xs) for b0, b1 in ranges(m)])
+        ctx.save_for_backward(y, cg, yc, *operands)
+        ctx.plan, ctx.dims = plan, dims
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        y, cg, yc, *arrays = ctx.saved_tensors
-        plan = ctx.plan
-        Xs, Xc = arrays[:len(plan.blocks)], arrays[len(plan.blocks):]
+        y, cg, yc, *operands = ctx.saved_tensors
+        plan, dims = ctx.plan, ctx.dims
+        n = len(dims)
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             with torch.enable_grad():
-                out = row_reference(y, cg, plan, Xs)
-                grads = torch.autograd.grad(out, [y, *Xs], grad, create_graph=True)
-            return (grads[0], None, None, *grads[1:])
+                out = row_reference(y, cg, plan, _rows_of_chunk(operands[:n], operands[n:], dims, 0, y.shape[0]))
+                grads = torch.autograd.grad(out, [y, *operands], grad, create_graph=True)
+            return (grads[0], None, None, None, *grads[1:])
         _, backward, coef = row_kernels(plan)
-        gy, gXs = torch.empty_like(yc), [torch.empty_like(x) for x in Xc]
-        args = (gy.numpy(), grad.detach().contiguous().numpy(), yc.numpy(), coef, *[x.numpy() for x in Xc],
-                *[g.numpy() for g in gXs])
-        run(backward, [(b0, b1, *args) for b0, b1 in ranges(y.shape[0])])
-        return (gy, None, None, *gXs)
+        xts, Ws = [t.detach() for t in operands[:n]], [t.detach() for t in operands[n:]]
+        grad = grad.detach().contiguous()
+        gy, gxts, gWs = torch.empty_like(yc), [torch.empty_like(x) for x in xts], [torch.zeros_like(W) for W in Ws]
+        for s in range(0, y.shape[0], CHUNK):
+            m = min(CHUNK, y.shape[0] - s)
+            Xs = _rows_of_chunk(xts, Ws, dims, s, m)
+            gXs = [torch.empty_like(x) for x in Xs]
+            args = (gy[s:s + m].numpy(), grad[s:s + m].numpy(), yc[s:s + m].numpy(), coef,
+                    *[x.numpy() for x in Xs], *[g.numpy() for g in gXs])
+            run(backward, [(b0, b1, *args) for b0, b1 in ranges(m)])
+            for xt, W, d, gX, gxt, gW in zip(xts, Ws, dims, gXs, gxts, gWs):
+                gX = gX.view(m * d, -1)
+                gW.addmm_(xt[s * d:(s + m) * d].T, gX)
+                torch.mm(gX, W.T, out=gxt[s * d:(s + m) * d])
+        return (gy, None, None, None, *gxts, *gWs)
