@@ -12,10 +12,12 @@ which this module runs as loops generated for the group's nonzero terms (as
 :mod:`._o3_tp_generated` does for channel-wise plans): per sample, one vectorized loop over
 the channels ``w`` writes the output straight into the irreps layout. It replaces
 ``(K, D) @ (D, M)`` products per sample, which are too small for a GEMM library to run fast.
-The batch goes in chunks, so that the rows stay in cache between the GEMMs and the loops.
-The backward pass gives :math:`\partial X_{b r w} = \sum_k a_{b k r} \partial z_{b w k}` and
-:math:`\partial y_{b j} = \sum_w \sum_{(j, k, r)} C\, \partial z_{b w k} X_{b r w}`; autograd
-takes it from there through the GEMMs.
+The batch goes in chunks, so that the rows stay in cache between the GEMMs and the loops,
+and the backward pass makes them again rather than keeping them. It gives
+:math:`\partial X_{b r w} = \sum_k a_{b k r} \partial z_{b w k}` and
+:math:`\partial y_{b j} = \sum_w \sum_{(j, k, r)} C\, \partial z_{b w k} X_{b r w}` by the
+generated loops, then, per chunk and block, :math:`\partial W \mathrel{+}= x^T \partial X` and
+:math:`\partial x = \partial X\, W^T` by GEMMs.
 """
 
 from __future__ import annotations
