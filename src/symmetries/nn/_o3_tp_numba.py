@@ -41,7 +41,7 @@ import torch
 
 from .._compiled import jit, ranges, run
 from ._o3_tp_kernels import ChannelwisePlan
-from ._o3_tp_terms import input_gradient, output_width, path_weights, reference_backward, term_tables, weight_gradient
+from ._o3_tp_terms import compiled_backward, input_gradient, output_width, path_weights, term_tables
 
 
 #: samples per tile: rows of TILE * U channels amortize each term's loop set-up, and a tile's
@@ -202,23 +202,19 @@ class NumbaChannelwiseProduct(torch.autograd.Function):
         forward, backward = _loops(plan, x1.shape[0])
         run(forward, [(b0, b1, *args) for b0, b1 in ranges(x1.shape[0])])
         ctx.save_for_backward(x1, w, y, cg, x1c, w3, yc)
-        ctx.plan, ctx.tables, ctx.backward_loop = plan, tables, backward
+        ctx.plan, ctx.tables, ctx.backward_loop, ctx.per_sample = plan, tables, backward, w.dim() == 2
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x1, w, y, cg, x1c, w3, yc = ctx.saved_tensors
-        plan = ctx.plan
-        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
-            return reference_backward(ctx, grad)
-        B, parts = x1.shape[0], ranges(x1.shape[0])
-        gx1 = input_gradient(plan, x1c)
-        gy = torch.empty_like(yc)
-        per_sample = w.dim() == 2
-        gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(parts), *w3.shape[1:])
-        args = (x1c.numpy(), w3.numpy(), yc.numpy(), grad.detach().contiguous().numpy(), *ctx.tables)
-        run(ctx.backward_loop, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(),
-                                 *args) for i, (b0, b1) in enumerate(parts)])
-        need_x1, need_w, need_y = ctx.needs_input_grad[:3]
-        return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
-                gy if need_y else None, None, None)
+        def gradients(x1c, w3, yc, grad):
+            B, parts = x1c.shape[0], ranges(x1c.shape[0])
+            gx1, gy = input_gradient(ctx.plan, x1c), torch.empty_like(yc)
+            per_sample = ctx.per_sample  # else one weight-gradient row per part, summed after
+            gw3 = w3.new_empty(B, *w3.shape[1:]) if per_sample else w3.new_zeros(len(parts), *w3.shape[1:])
+            args = (x1c.numpy(), w3.numpy(), yc.numpy(), grad.numpy(), *ctx.tables)
+            run(ctx.backward_loop, [(b0, b1, gx1.numpy(), (gw3 if per_sample else gw3[i:i + 1]).numpy(), gy.numpy(),
+                                     *args) for i, (b0, b1) in enumerate(parts)])
+            return gx1, gw3, gy
+
+        return compiled_backward(ctx, grad, gradients)

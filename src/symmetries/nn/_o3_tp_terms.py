@@ -111,3 +111,18 @@ def reference_backward(ctx, grad):
         gx1, gw, gA, _ = differentiable_backward((x1, w, A), (need_x1, need_w, need_y), torch.cat(parts, 1), plan)
         gy = torch.autograd.grad(A, y, gA, create_graph=True) if need_y else (None,)
     return gx1, gw, gy[0], None, None
+
+
+def compiled_backward(ctx, grad, gradients):
+    """The backward of the compiled channel-wise Functions, which saved ``(x1, w, y, cg, x1c, w3,
+    yc)`` (inputs, then their contiguous forms and the plan's weights ``(B or 1, paths, U)``):
+    through the PyTorch reference when a second derivative will follow, else
+    ``gradients(x1c, w3, yc, grad) -> (gx1, gw3, gy)`` from the kernels, with ``gw3`` per sample
+    or per part of the batch (summed here for shared weights)."""
+    if torch.is_grad_enabled():  # create_graph: a second derivative will follow
+        return reference_backward(ctx, grad)
+    x1, w, y, cg, x1c, w3, yc = ctx.saved_tensors
+    gx1, gw3, gy = gradients(x1c, w3, yc, grad.detach().contiguous())
+    need_x1, need_w, need_y = ctx.needs_input_grad[:3]
+    return (gx1 if need_x1 else None, weight_gradient(gw3, ctx.plan, w) if need_w else None,
+            gy if need_y else None, None, None)

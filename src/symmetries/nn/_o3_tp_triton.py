@@ -33,7 +33,7 @@ from functools import lru_cache
 import torch
 
 from ._o3_tp_kernels import ChannelwisePlan
-from ._o3_tp_terms import input_gradient, output_width, path_weights, reference_backward, term_tables, weight_gradient
+from ._o3_tp_terms import compiled_backward, input_gradient, output_width, path_weights, term_tables
 
 try:
     import triton
@@ -153,20 +153,15 @@ class TritonChannelwiseProduct(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x1, w, y, cg, x1c, w3, yc = ctx.saved_tensors
-        plan = ctx.plan
-        if torch.is_grad_enabled():  # create_graph: a second derivative will follow
-            return reference_backward(ctx, grad)
-        _, backward = _kernels(plan, y.shape[1])
-        coef = _coefficients(plan, x1.dtype, x1.device)
-        E = x1.shape[0]
-        gx1 = input_gradient(plan, x1c)
-        gy = torch.empty_like(yc)
-        gw3 = w3.new_empty(E, *w3.shape[1:])  # per edge; summed below for shared weights
-        if E:
-            backward[(triton.cdiv(E, _block(plan.mul)[1]),)](
-                x1c, w3, yc, coef, grad.contiguous(), gx1, gw3, gy, E, x1c.shape[1],
-                w3.stride(0) if w3.shape[0] == E else 0, grad.shape[1], gw3.stride(0))
-        need_x1, need_w, need_y = ctx.needs_input_grad[:3]
-        return (gx1 if need_x1 else None, weight_gradient(gw3, plan, w) if need_w else None,
-                gy if need_y else None, None, None)
+        def gradients(x1c, w3, yc, grad):
+            plan, E = ctx.plan, x1c.shape[0]
+            _, backward = _kernels(plan, yc.shape[1])
+            gx1, gy = input_gradient(plan, x1c), torch.empty_like(yc)
+            gw3 = w3.new_empty(E, *w3.shape[1:])  # per edge; summed after for shared weights
+            if E:
+                backward[(triton.cdiv(E, _block(plan.mul)[1]),)](
+                    x1c, w3, yc, _coefficients(plan, x1c.dtype, x1c.device), grad, gx1, gw3, gy, E, x1c.shape[1],
+                    w3.stride(0) if w3.shape[0] == E else 0, grad.shape[1], gw3.stride(0))
+            return gx1, gw3, gy
+
+        return compiled_backward(ctx, grad, gradients)
