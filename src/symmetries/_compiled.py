@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import torch
 
+from ._cache import cache_root
+
 _POOL, _POOL_PID = None, None
 
 
@@ -72,16 +74,6 @@ _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 '''
 
 
-def _cache_dir() -> str:
-    """``$SYMMETRIES_CACHE/kernels``, else ``$XDG_CACHE_HOME/symmetries/kernels``, else ``~/.cache/...``."""
-    if os.environ.get("SYMMETRIES_CACHE"):
-        base = os.environ["SYMMETRIES_CACHE"]
-    else:
-        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                            "symmetries")
-    return os.path.join(base, "kernels")
-
-
 def _write_once(folder: str, name: str, text: str) -> str:
     """``folder/name.py`` holding ``text``, written atomically unless it is there already."""
     os.makedirs(folder, exist_ok=True)
@@ -104,7 +96,7 @@ def compiled_module(source: str):
     if module is not None:
         return module
     try:
-        path = _write_once(_cache_dir(), name, text)
+        path = _write_once(os.path.join(cache_root(), "kernels"), name, text)
     except OSError:  # a read-only home: a private folder in the temporary directory
         user = os.getuid() if hasattr(os, "getuid") else "user"
         path = _write_once(os.path.join(tempfile.gettempdir(), f"symmetries-kernels-{user}"), name, text)

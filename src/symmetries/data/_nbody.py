@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .._cache import cache_root
+
 SPLITS = {"train": 3000, "valid": 2000, "test": 2000}
 _SPLIT_SEED = {"train": 0, "valid": 1, "test": 2}
 
@@ -112,20 +114,12 @@ class NBodyTrajectories:
         return NBodyTrajectories(self.pos[index], self.vel[index], self.charges[index])
 
 
-def default_cache_dir() -> str:
-    """``$SYMMETRIES_CACHE``, else ``$XDG_CACHE_HOME/symmetries``, else ``~/.cache/symmetries``."""
-    if os.environ.get("SYMMETRIES_CACHE"):
-        return os.environ["SYMMETRIES_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "symmetries")
-
-
 def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, cache_dir: str | None = None,
                   dtype: torch.dtype = torch.float32, cache: bool = True, device=None,
                   **options) -> NBodyTrajectories:
     """The charged n-body data set, split ``"train"`` (3000), ``"valid"`` (2000) or ``"test"``
     (2000 trajectories unless ``num`` says otherwise), each split simulated from its own seed
-    derived from ``seed``. Cached in ``cache_dir`` (default :func:`default_cache_dir` +
+    derived from ``seed``. Cached in ``cache_dir`` (default :func:`symmetries._cache.cache_root` +
     ``/nbody``) as float32 frames on the CPU; ``device`` is where a missing split is
     simulated (e.g. ``"cuda"``); ``options`` go to :func:`simulate_charged`."""
     if split not in SPLITS:
@@ -139,7 +133,7 @@ def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, c
         raise TypeError(f"unknown simulation options {sorted(unknown)}; known: {sorted(params)}")
     params.update(options)
     name = "charged_" + "_".join(f"{k}{v}" for k, v in params.items()) + f"_num{num}_seed{split_seed}.pt"
-    path = os.path.join(cache_dir or os.path.join(default_cache_dir(), "nbody"), name)
+    path = os.path.join(cache_dir or os.path.join(cache_root(), "nbody"), name)
     if cache and os.path.exists(path):
         data = torch.load(path, weights_only=True)
     else:
