@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from .._compiled import jit, ranges, run
+from ._o3_tp_generated import kernels, worth_generating
 from ._o3_tp_kernels import ChannelwisePlan
 from ._o3_tp_terms import compiled_backward, input_gradient, output_width, path_weights, term_tables
 
@@ -182,8 +183,6 @@ def _loops(plan: ChannelwisePlan, batch: int):
     """The loops for a batch: generated for the plan when the batch is large enough and the
     plan small enough to repay their compilation (:mod:`._o3_tp_generated`), else the
     table-driven ones above."""
-    from ._o3_tp_generated import kernels, worth_generating
-
     return kernels(plan) if worth_generating(len(plan.terms), batch) else (_forward, _backward)
 
 
