@@ -29,7 +29,7 @@ import time
 import torch
 
 from symmetries.actions import Euclidean, PointCloudAction
-from symmetries.data import charged_nbody
+from symmetries.data import charged_nbody, egnn_nbody_small
 from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP
 
 PUBLISHED = {"Linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107, "Radial Field": 0.0104,
@@ -38,12 +38,17 @@ MODELS = {"EGNN": lambda: NBodyEGNN(64, 4), "GNN": lambda: NBodyGNN(64, 4), "MLP
           "Linear": NBodyLinear}
 
 
-def load(device, n_train=3000, n_eval=2000):
-    """Train / valid / test arrays on ``device`` (float32); simulated on ``device`` when not cached."""
+def load(device, n_train=3000, n_eval=2000, source="egnn"):
+    """Train / valid / test arrays on ``device`` (float32); simulated on ``device`` when not cached.
+    ``source="egnn"``: the paper's own data set drawn again from its seed (:func:`egnn_nbody_small`);
+    ``"symmetries"``: independent draws of the same system (:func:`charged_nbody`)."""
     sim_device = device if device.type == "cuda" else None
     out = {}
     for split, num in (("train", n_train), ("valid", n_eval), ("test", n_eval)):
-        traj = charged_nbody(split, num=num, device=sim_device)
+        if source == "egnn":
+            traj = egnn_nbody_small(split, num=num, device=sim_device)
+        else:
+            traj = charged_nbody(split, num=num, device=sim_device)
         (x, v, c), y = traj.inputs_targets()
         keep = n_train if split == "train" else n_eval
         out[split] = tuple(t[:keep].to(device) for t in (x, v, c, y))
@@ -270,6 +275,9 @@ def main():
     p.add_argument("--curve-time", type=float, default=None, help="seconds per learning-curve run")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--eval-size", type=int, default=2000, help="validation and test trajectories (paper: 2000)")
+    p.add_argument("--data", choices=("egnn", "symmetries"), default="egnn",
+                   help="egnn: the paper's data set drawn again from its seed; symmetries: independent draws")
+    p.add_argument("--table-models", default="Linear,GNN,EGNN", help="which models the table trains")
     p.add_argument("--no-graph", action="store_true", help="eager training steps even on CUDA")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "nbody"))
     args = p.parse_args()
@@ -280,7 +288,7 @@ def main():
     parts = args.parts.split(",")
     use_graph = not args.no_graph and device.type == "cuda"
     report = {"device": str(torch.cuda.get_device_name() if device.type == "cuda" else "cpu"),
-              "threads": torch.get_num_threads(), "quick": args.quick, "schedule": args.schedule}
+              "threads": torch.get_num_threads(), "quick": args.quick, "schedule": args.schedule, "data": args.data}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
 
     def save():
@@ -300,14 +308,16 @@ def main():
     if "table" in parts or "curve" in parts:
         t = time.perf_counter()
         n_train = 300 if args.quick else 3000
-        data = load(device, n_train, 200 if args.quick else args.eval_size)
+        data = load(device, n_train, 200 if args.quick else args.eval_size, args.data)
         report["data_seconds"] = round(time.perf_counter() - t, 1)
         x, v, c, y = data["test"]
         report["baselines"] = {"constant": float(((y - x) ** 2).mean()), "x+0.73v": float(((y - x - 0.73 * v) ** 2).mean())}
         print(f"data ready in {report['data_seconds']} s; baselines {report['baselines']}", flush=True)
     if "table" in parts:
         report["table"] = {}
-        for name, limit in (("Linear", args.linear_time_limit), ("GNN", args.gnn_time_limit), ("EGNN", args.time_limit)):
+        limits = {"Linear": args.linear_time_limit, "GNN": args.gnn_time_limit, "EGNN": args.time_limit}
+        for name in args.table_models.split(","):
+            limit = limits[name]
             lr = 1e-2 if name == "Linear" else args.lr
             if name == "EGNN" and args.egnn_epochs:  # model selection on the validation split only
                 runs = [train(name, data, n_train, int(e), None, lr, "cosine", args.eval_every, device,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from symmetries.data import NBodyTrajectories, charged_nbody, coulomb_forces, simulate_charged
+from symmetries.data import (NBodyTrajectories, charged_nbody, coulomb_forces, egnn_initial_states, egnn_nbody_small,
+                             integrate_charged, simulate_charged)
 
 
 def _reference(loc, vel, charges, steps, every, dt, max_force=100.0):
@@ -119,3 +120,60 @@ def test_bad_input(tmp_path):
     data = charged_nbody("test", num=2, cache_dir=str(tmp_path), steps=301)
     with pytest.raises(ValueError, match="target_frame must lie in"):
         data.inputs_targets(1, 40)
+
+
+def test_egnn_draws_replay_the_reference_stream():
+    """Blocks continue one generator stream, so every trajectory consumes the same draws;
+    charges are +-1 (the 0 of the reference's choice has probability 0); speeds are 0.5."""
+    (p1, v1, c1), (p2, v2, c2) = egnn_initial_states(counts=(3, 2))
+    (p, v, c), = egnn_initial_states(counts=(5,))
+    assert np.array_equal(np.concatenate([p1, p2]), p) and np.array_equal(np.concatenate([c1, c2]), c)
+    assert np.array_equal(np.concatenate([v1, v2]), v)
+    assert p.shape == (5, 5, 3) and c.shape == (5, 5)
+    assert set(np.unique(c)) == {-1.0, 1.0}
+    assert np.allclose(np.linalg.norm(v, axis=-1), 0.5)
+    # numpy's legacy MT19937 seeded 43: the paper's first training trajectory
+    assert c[0].tolist() == [-1.0, 1.0, -1.0, -1.0, -1.0]
+    assert np.allclose(p[0, 0], [0.40609421, 1.49140104, -0.51885051])
+
+
+def test_egnn_draws_reflect_into_the_box():
+    (p, v, _), = egnn_initial_states(counts=(400,), box=2.0)
+    (raw, raw_v, _), = egnn_initial_states(counts=(400,), box=1e9)
+    assert np.abs(p).max() <= 2.0
+    over, under = raw > 2.0, raw < -2.0
+    assert over.any() and under.any()
+    assert np.allclose(p[over], 4.0 - raw[over]) and np.all(v[over] <= 0)
+    assert np.allclose(p[under], -4.0 - raw[under]) and np.all(v[under] >= 0)
+    inside = ~(over | under)
+    assert np.array_equal(p[inside], raw[inside]) and np.array_equal(v[inside], raw_v[inside])
+
+
+def test_egnn_nbody_small_frames(tmp_path):
+    """Frames 30 and 40 of the paper's first test trajectory equal a one-at-a-time simulation
+    of its starting state; the split is cached."""
+    data = egnn_nbody_small("test", num=2, cache_dir=str(tmp_path))
+    assert data.pos.shape == (2, 49, 5, 3) and data.pos.dtype == torch.float32
+    (pos0, vel0, charges), = [b for b in egnn_initial_states(counts=(10000, 2000, 2))][2:]
+    pos, vel = _reference(pos0[0], vel0[0], charges[0], 5000, 100, 1e-3)
+    assert np.allclose(data.pos[0, [30, 40]].numpy(), pos[[30, 40]], atol=1e-5)
+    assert np.allclose(data.vel[0, [30, 40]].numpy(), vel[[30, 40]], atol=1e-5)
+    assert os.listdir(tmp_path) == ["egnn_nbody_small_test_num2.pt"]
+    assert torch.equal(egnn_nbody_small("test", num=2, cache_dir=str(tmp_path)).pos, data.pos)
+
+
+@pytest.mark.slow
+def test_egnn_nbody_small_baselines(tmp_path):
+    """The paper's test split: constant position 0.272 and x + 0.73 v 0.084 (reference ~0.27, ~0.084)."""
+    (pos, vel, _), target = egnn_nbody_small("test", cache_dir=str(tmp_path)).inputs_targets()
+    assert abs(((target - pos) ** 2).mean().item() - 0.2716) < 1e-3
+    assert abs(((target - pos - 0.73 * vel) ** 2).mean().item() - 0.0840) < 1e-3
+
+
+def test_egnn_nbody_small_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="split must be one of"):
+        egnn_nbody_small("val", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="the valid split has 2000 trajectories; asked for 2001"):
+        egnn_nbody_small("valid", num=2001, cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"need positions and velocities \[S, n, d\]"):
+        integrate_charged(torch.zeros(2, 5, 3), torch.zeros(2, 5, 3), torch.ones(2, 4))

@@ -42,7 +42,11 @@ def test_task_data_and_tiny_run(tmp_path, monkeypatch):
     def short(split, num=None, seed=0, **_):
         return charged_nbody(split, num=min(num, 40), seed=seed, cache_dir=str(tmp_path), steps=411, every=10)
 
+    def short_egnn(split, num=None, **_):
+        return short(split, num, seed={"train": 10, "valid": 11, "test": 12}[split])
+
     monkeypatch.setattr(nbody_task, "charged_nbody", short)
+    monkeypatch.setattr(nbody_task, "egnn_nbody_small", short_egnn)
     task = get_task("nbody", test_size=20, min_steps=3, max_steps=3, hidden=8, layers=2, mlp_hidden=8)
     (x, y), (xt, yt) = task.make_data(30, seed=1)
     assert x[0].shape == (30, 5, 3) and x[2].shape == (30, 5, 1) and y.shape == (30, 5, 3)
@@ -56,3 +60,8 @@ def test_task_data_and_tiny_run(tmp_path, monkeypatch):
         assert result["metric"] > 0 and result["steps"] == 3
     with pytest.raises(ValueError, match="does not support method"):
         train_run(task, "soft", 30, seed=0)
+    own = get_task("nbody", test_size=20, data="symmetries")
+    (x3, _), (xt3, _) = own.make_data(30, seed=1)
+    assert x3[0].shape == (30, 5, 3) and not torch.equal(xt3[0], xt[0])  # the other source
+    with pytest.raises(ValueError, match="source must be 'egnn' or 'symmetries', got 'paper'"):
+        get_task("nbody", data="paper").make_data(30, seed=1)

@@ -11,4 +11,5 @@ from ._xtb import xtb_md  # noqa: E402,F401
 from ._digits import DigitSplit, load_digit_images, rotated_digits  # noqa: E402,F401
 
 # --- charged n-body (issue 5)
-from ._nbody import NBodyTrajectories, charged_nbody, coulomb_forces, simulate_charged  # noqa: E402,F401
+from ._nbody import NBodyTrajectories, charged_nbody, coulomb_forces, integrate_charged, simulate_charged  # noqa: E402,F401
+from ._nbody_egnn import egnn_initial_states, egnn_nbody_small  # noqa: E402,F401

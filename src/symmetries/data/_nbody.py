@@ -73,12 +73,24 @@ def simulate_charged(num: int, n_particles: int = 5, dim: int = 3, steps: int = 
     x = torch.randn(num, n_particles, dim, generator=gen, dtype=torch.float64).to(dtype) * loc_std
     v = torch.randn(num, n_particles, dim, generator=gen, dtype=torch.float64).to(dtype)
     v = v * (vel_norm / v.norm(dim=-1, keepdim=True))
-    charges, x, v = charges.to(device), x.to(device), v.to(device)
+    return integrate_charged(x.to(device), v.to(device), charges.to(device), steps, every, dt, max_force, strength)
+
+
+def integrate_charged(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, steps: int = 5000, every: int = 100,
+                      dt: float = 0.001, max_force: float | None = 100.0,
+                      strength: float = 1.0) -> dict[str, torch.Tensor]:
+    """Run the symplectic Euler steps from positions / velocities ``[S, n, d]`` and charges
+    ``[S, n]`` (all trajectories at once, in their dtype and on their device); returns
+    ``pos``, ``vel`` ``[S, frames, n, d]`` and ``charges``."""
+    if x.dim() != 3 or v.shape != x.shape or charges.shape != x.shape[:2]:
+        raise ValueError(f"need positions and velocities [S, n, d] and charges [S, n]; got {tuple(x.shape)}, "
+                         f"{tuple(v.shape)}, {tuple(charges.shape)}")
+    x, v = x.clone(), v.clone()
     frames = (steps - 1) // every
-    pos_out = torch.empty(num, frames, n_particles, dim, dtype=dtype, device=device)
+    pos_out = x.new_empty(x.shape[0], frames, *x.shape[1:])
     vel_out = torch.empty_like(pos_out)
-    forces = _PairForces(n_particles, charges, strength, max_force)
-    v = v + dt * forces(x)
+    forces = _PairForces(x.shape[1], charges, strength, max_force)
+    v = v.add_(forces(x), alpha=dt)
     k = 0
     for i in range(1, steps):
         x = x.add_(v, alpha=dt)
@@ -134,14 +146,18 @@ def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, c
     params.update(options)
     name = "charged_" + "_".join(f"{k}{v}" for k, v in params.items()) + f"_num{num}_seed{split_seed}.pt"
     path = os.path.join(cache_dir or os.path.join(cache_root(), "nbody"), name)
-    if cache and os.path.exists(path):
-        data = torch.load(path, weights_only=True)
-    else:
-        sim = simulate_charged(num, seed=split_seed, device=device, **params)
-        data = {k: v.to("cpu", torch.float32) for k, v in sim.items()}
-        if cache:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.tmp{os.getpid()}"
-            torch.save(data, tmp)
-            os.replace(tmp, path)
+    data = cached(path, lambda: simulate_charged(num, seed=split_seed, device=device, **params), cache)
     return NBodyTrajectories(data["pos"].to(dtype), data["vel"].to(dtype), data["charges"].to(dtype))
+
+
+def cached(path: str, simulate, cache: bool = True) -> dict[str, torch.Tensor]:
+    """Trajectories from ``path`` when cached there, else ``simulate()`` stored as float32 on the CPU."""
+    if cache and os.path.exists(path):
+        return torch.load(path, weights_only=True)
+    data = {k: v.to("cpu", torch.float32) for k, v in simulate().items()}
+    if cache:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        torch.save(data, tmp)
+        os.replace(tmp, path)
+    return data

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ...actions import Euclidean, PointCloudAction
-from ...data import charged_nbody
+from ...data import charged_nbody, egnn_nbody_small
 from ...nn import EGNN, GNN
 from ...nn._egnn import dense_complete_edges
 from .._registry import register_task
@@ -95,13 +95,21 @@ class NBodyLinear(nn.Module):
         return pos + self.t * vel
 
 
-def nbody_arrays(n_train: int, seed: int, test_size: int, data_seed: int = 0, split: str = "test"):
-    """``((x, y), (x_eval, y_eval))`` from the cached data set: ``n_train`` trajectories drawn
-    by ``seed`` from the training split (3000; a larger request simulates more) and the first
-    ``test_size`` of ``split`` (``"valid"`` or ``"test"``)."""
-    pool = charged_nbody("train", num=max(3000, n_train), seed=data_seed)
+def nbody_arrays(n_train: int, seed: int, test_size: int, data_seed: int = 0, split: str = "test",
+                 source: str = "egnn"):
+    """``((x, y), (x_eval, y_eval))``: ``n_train`` trajectories drawn by ``seed`` from the training
+    split and the first ``test_size`` of ``split`` (``"valid"`` or ``"test"``). ``source="egnn"``:
+    the paper's data set (:func:`~symmetries.data.egnn_nbody_small`; a pool of 3000 training
+    trajectories, up to 10000); ``"symmetries"``: independent draws seeded by ``data_seed``."""
+    if source == "egnn":
+        pool = egnn_nbody_small("train", num=max(3000, n_train))
+        evaluation = egnn_nbody_small(split, num=test_size)
+    elif source == "symmetries":
+        pool = charged_nbody("train", num=max(3000, n_train), seed=data_seed)
+        evaluation = charged_nbody(split, num=max(2000, test_size), seed=data_seed).subset(slice(0, test_size))
+    else:
+        raise ValueError(f"source must be 'egnn' or 'symmetries', got {source!r}")
     pick = torch.randperm(len(pool), generator=torch.Generator().manual_seed(int(seed)))[:n_train]
-    evaluation = charged_nbody(split, num=max(2000, test_size), seed=data_seed).subset(slice(0, test_size))
     return pool.subset(pick).inputs_targets(), evaluation.inputs_targets()
 
 
@@ -124,6 +132,7 @@ class NBody(Task):
     epochs: int = 200
     min_steps: int = 500
     max_steps: int = 2000
+    data: str = "egnn"
     data_seed: int = 0
 
     @property
@@ -139,7 +148,7 @@ class NBody(Task):
         return int(min(self.max_steps, max(self.min_steps, self.epochs * per_epoch)))
 
     def make_data(self, n_train, seed):
-        return nbody_arrays(n_train, seed, self.test_size, self.data_seed)
+        return nbody_arrays(n_train, seed, self.test_size, self.data_seed, source=self.data)
 
     def make_model(self):
         return NBodyMLP(5, self.mlp_hidden)
