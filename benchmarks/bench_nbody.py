@@ -106,8 +106,11 @@ def evaluate(model, split, chunk=1000):
     return float(total) / y.numel()
 
 
-def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, device, seed=0, use_graph=False):
-    """Train ``name`` on the first ``n_train`` trajectories; test MSE at the best validation evaluation."""
+def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, device, seed=0, use_graph=False,
+          ema_decay=None):
+    """Train ``name`` on the first ``n_train`` trajectories; test MSE at the best validation evaluation.
+    With ``ema_decay``, an exponential moving average of the weights is evaluated alongside and its
+    best validation evaluation reported under ``"ema"``."""
     torch.manual_seed(seed)
     model = MODELS[name]().to(device)
     x, v, c, y = (t[:n_train] for t in data["train"])
@@ -135,6 +138,10 @@ def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, dev
         graph = False
         step = make_step(model, opt, name == "MLP+aug", None, False)
     best = {"valid": math.inf, "test": math.inf, "epoch": 0}
+    ema = None
+    if ema_decay:
+        ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema_decay))
+        best["ema"] = {"valid": math.inf, "test": math.inf, "epoch": 0, "decay": ema_decay}
     history, diverged = [], None
     start, epoch = time.perf_counter(), 0
     planned = epochs
@@ -145,6 +152,8 @@ def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, dev
         for k in range(steps_per_epoch):
             idx = perm[k * bs:(k + 1) * bs]
             step(x[idx], v[idx], c[idx], y[idx])
+            if ema is not None:
+                ema.update_parameters(model)
         epoch += 1
         if time_limit and epoch in (2, 10):  # fit the number of epochs to the time budget
             if device.type == "cuda":
@@ -158,7 +167,11 @@ def train(name, data, n_train, epochs, time_limit, lr, schedule, eval_every, dev
                 diverged = epoch
                 break
             if val < best["valid"]:
-                best = {"valid": val, "test": evaluate(model, data["test"]), "epoch": epoch}
+                best.update(valid=val, test=evaluate(model, data["test"]), epoch=epoch)
+            if ema is not None:
+                val = evaluate(ema.module, data["valid"])
+                if val < best["ema"]["valid"]:
+                    best["ema"].update(valid=val, test=evaluate(ema.module, data["test"]), epoch=epoch)
     best.update(epochs=epoch, seconds=round(time.perf_counter() - start, 1), n_train=n_train, diverged_at=diverged,
                 valid_history=history[:: max(1, len(history) // 50)])
     return best
@@ -269,6 +282,9 @@ def main():
                    help="comma-separated epoch budgets: one cosine EGNN run each (no time limit); the table "
                         "reports the run with the best validation MSE, every run is kept in the JSON")
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--seed", type=int, default=0, help="seed of the table runs")
+    p.add_argument("--ema", type=float, default=None,
+                   help="also evaluate an exponential moving average of the EGNN weights with this decay")
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--curve-sizes", default="100,300,1000,3000")
     p.add_argument("--curve-epochs", type=int, default=300)
@@ -321,19 +337,23 @@ def main():
             lr = 1e-2 if name == "Linear" else args.lr
             if name == "EGNN" and args.egnn_epochs:  # model selection on the validation split only
                 runs = [train(name, data, n_train, int(e), None, lr, "cosine", args.eval_every, device,
-                              use_graph=use_graph) for e in args.egnn_epochs.split(",")]
+                              seed=args.seed, use_graph=use_graph, ema_decay=args.ema)
+                        for e in args.egnn_epochs.split(",")]
                 for run in runs:
                     print(f"EGNN cosine {run['epochs']} epochs: valid {run['valid']:.5f} test {run['test']:.5f} "
                           f"(best epoch {run['epoch']}, {run['seconds']} s)", flush=True)
                 r = dict(min(runs, key=lambda run: run["valid"]), runs=runs)
             else:
                 r = train(name, data, n_train, args.epochs, limit, lr, args.schedule, args.eval_every, device,
-                          use_graph=use_graph)
+                          seed=args.seed, use_graph=use_graph, ema_decay=args.ema if name == "EGNN" else None)
             r["published"] = PUBLISHED[name]
             r["ratio_to_published"] = r["test"] / PUBLISHED[name]
             report["table"][name] = r
             print(f"table {name}: test MSE {r['test']:.5f} (published {PUBLISHED[name]}), best epoch "
                   f"{r['epoch']}/{r['epochs']}, {r['seconds']} s", flush=True)
+            if "ema" in r:
+                print(f"table {name}, moving average of the weights: test MSE {r['ema']['test']:.5f} "
+                      f"(valid {r['ema']['valid']:.5f}, epoch {r['ema']['epoch']})", flush=True)
             save()
     if "curve" in parts:
         report["curve"] = {}
