@@ -372,12 +372,17 @@ def main():
 
 
 def _markdown(report):
-    lines = [f"# Charged n-body ({report['device']}, quick={report['quick']})", ""]
+    lines = [f"# Charged n-body ({report['device']}, quick={report['quick']}, data: {report.get('data', 'symmetries')}, "
+             f"schedule: {report['schedule']})", ""]
     if "table" in report:
         lines += ["| model | ours test MSE | published | ours / published | best epoch / epochs |", "|---|---|---|---|---|"]
         for name, r in report["table"].items():
             lines.append(f"| {name} | {r['test']:.5f} | {r['published']} | {r['ratio_to_published']:.2f} | "
                          f"{r['epoch']} / {r['epochs']} |")
+            if "ema" in r:
+                e = r["ema"]
+                lines.append(f"| {name}, moving average of the weights (decay {e['decay']}) | {e['test']:.5f} | "
+                             f"{r['published']} | {e['test'] / r['published']:.2f} | {e['epoch']} / {r['epochs']} |")
         lines += [f"| (published) {k} | | {v} | | |" for k, v in PUBLISHED.items() if k not in report["table"]]
     if "curve" in report:
         sizes = sorted({n for rows in report["curve"].values() for n in rows})
