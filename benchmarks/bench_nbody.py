@@ -7,7 +7,9 @@ Parts (``--parts``, comma separated):
   with the Linear baseline and a plain GNN trained alike, next to the published numbers.
   The paper trains for up to 10000 epochs; ``--epochs`` / ``--time-limit`` bound ours,
   with a cosine learning-rate decay over the epochs that fit (``--schedule constant``
-  keeps the paper's constant rate).
+  keeps the paper's constant rate; ``--ema DECAY`` also reports a moving average of the
+  weights). The data are the paper's own (``--data egnn``: :func:`egnn_nbody_small`, its
+  seed replayed) unless ``--data symmetries`` asks for independent draws.
 - ``curve``: test MSE against training-set size (100 .. 3000) for EGNN, the plain GNN
   and an MLP trained with random E(3) augmentation.
 - ``speed``: forward (and forward + backward) time of a batch of 100 systems, our EGNN
