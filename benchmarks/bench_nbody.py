@@ -290,6 +290,7 @@ def main():
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--curve-sizes", default="100,300,1000,3000")
     p.add_argument("--curve-epochs", type=int, default=300)
+    p.add_argument("--curve-models", default="EGNN,GNN,MLP+aug", help="which models the learning curve trains")
     p.add_argument("--curve-time", type=float, default=None, help="seconds per learning-curve run")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--eval-size", type=int, default=2000, help="validation and test trajectories (paper: 2000)")
@@ -359,7 +360,7 @@ def main():
             save()
     if "curve" in parts:
         report["curve"] = {}
-        for name in ("EGNN", "GNN", "MLP+aug"):
+        for name in args.curve_models.split(","):
             for n in [k for k in map(int, args.curve_sizes.split(",")) if k <= n_train]:
                 epochs = max(2, int(args.curve_epochs * min(1.0, 3000 / n) ** 0.5))
                 r = train(name, data, n, epochs, args.curve_time, args.lr if name != "MLP+aug" else 1e-3, "cosine",

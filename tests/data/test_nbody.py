@@ -177,3 +177,5 @@ def test_egnn_nbody_small_bad_input(tmp_path):
         egnn_nbody_small("valid", num=2001, cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match=r"need positions and velocities \[S, n, d\]"):
         integrate_charged(torch.zeros(2, 5, 3), torch.zeros(2, 5, 3), torch.ones(2, 4))
+    with pytest.raises(ValueError, match="need steps >= 2 and every >= 1, got 1 and 100"):
+        integrate_charged(torch.randn(2, 5, 3), torch.zeros(2, 5, 3), torch.ones(2, 5), steps=1)

@@ -85,6 +85,8 @@ def integrate_charged(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, s
     if x.dim() != 3 or v.shape != x.shape or charges.shape != x.shape[:2]:
         raise ValueError(f"need positions and velocities [S, n, d] and charges [S, n]; got {tuple(x.shape)}, "
                          f"{tuple(v.shape)}, {tuple(charges.shape)}")
+    if steps < 2 or every < 1:
+        raise ValueError(f"need steps >= 2 and every >= 1, got {steps} and {every}")
     x, v = x.clone(), v.clone()
     frames = (steps - 1) // every
     pos_out = x.new_empty(x.shape[0], frames, *x.shape[1:])
