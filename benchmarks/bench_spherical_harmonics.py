@@ -16,25 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 import torch
 
+from _timing import interleaved_times
 from symmetries.o3 import spherical_harmonics
 
 
 def interleaved_medians(fns, repeats):
-    """Median time (ms) of each function over ``repeats`` rounds that run every function once,
-    in turn, so that a slow spell of the machine hits all of them alike."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for t, fn in zip(times, fns):
-            t0 = time.perf_counter()
-            fn()
-            t.append(time.perf_counter() - t0)
-    return [1e3 * sorted(t)[len(t) // 2] for t in times]
+    """Median time (ms) of each function over interleaved rounds (:func:`_timing.interleaved_times`)."""
+    return [1e3 * sorted(t)[len(t) // 2] for t in interleaved_times(fns, repeats)]
 
 
 def step_functions(sh, lmax, vectors):

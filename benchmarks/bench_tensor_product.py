@@ -25,6 +25,7 @@ import time
 
 import torch
 
+from _timing import interleaved_times
 from symmetries.nn import FullyConnectedTensorProduct, TensorProduct
 from symmetries.o3 import Irreps
 
@@ -71,17 +72,8 @@ def step_functions(module, args):
 
 
 def interleaved_best(fns, repeats):
-    """Best time (ms) of each function over ``repeats`` rounds that run every function once,
-    in turn: a slow spell of the machine hits all of them, so their ratios hold."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = CLOCK()
-            fn()
-            best[i] = min(best[i], CLOCK() - t0)
-    return [b * 1e3 for b in best]
+    """Best time (ms) of each function over interleaved rounds (:func:`_timing.interleaved_times`)."""
+    return [1e3 * min(t) for t in interleaved_times(fns, repeats, CLOCK)]
 
 
 def our_flops(tp, batch):
