@@ -41,7 +41,7 @@ from ._o3_tp_layout import cg_by_output, channelwise_plan, dense_cg, with_terms
 from .._compiled import available as compiled_available
 from .._compiled import installed
 from . import _o3_tp_generated as generated
-from ._o3_tp_rows import RowProduct, row_plan
+from ._o3_tp_rows import RowProduct, mixed_rows, row_plan
 from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
 
@@ -336,7 +336,7 @@ class TensorProduct(nn.Module):
         r"""Per input block, :math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}` as
         ``(B, rows * M)``: the block transposed to ``(B d_1, U)``, times the weights, one GEMM."""
         xts, Ws, dims = self._uvw_operands(gi, g, x1_blocks, w, B)
-        return [(x @ W).view(B, d * W.shape[1]) for x, W, d in zip(xts, Ws, dims)]
+        return mixed_rows(xts, Ws, dims, 0, B)
 
     def _weight(self, weight):
         if weight is None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .._compiled import compiled_module
+from .._compiled import SourceWriter, compiled_module
 from ._o3_tp_kernels import ChannelwisePlan
 from ._o3_tp_terms import term_tables
 
@@ -44,16 +44,6 @@ MAX_TERMS = 400
 def worth_generating(terms: int, batch: int) -> bool:
     """Whether loops generated for ``terms`` 3j terms repay their compilation at this batch."""
     return batch >= MIN_BATCH and terms <= MAX_TERMS
-
-
-class SourceWriter:
-    """Lines of Python source with indentation."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, depth: int, text: str):
-        self.lines.append("    " * depth + text)
 
 
 def _components(blocks):
@@ -136,9 +126,6 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     pairs = term_pairs(terms)
     tables = "in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, coef"
 
-    def per_sample_scalars(w):
-        coefficients(w, 2, J, pairs)
-
     w = SourceWriter()
     w(0, "@_jit")
     w(0, f"def forward(b0, b1, out, x1, w3, y, {tables}):")
@@ -148,7 +135,7 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(1, "for b in range(b0, b1):")
     w(2, "wr, row = w3[b * step], out[b]")
     transpose_statements(w, 2, U, ins, "xt", "x1[b]", True)
-    per_sample_scalars(w)
+    coefficients(w, 2, J, pairs)
     w(2, f"for u in range({U}):")
     for r in range(R):
         w(3, f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]")
@@ -167,7 +154,7 @@ def kernel_source(plan: ChannelwisePlan) -> str:
     w(2, "wr = w3[b * step]")
     transpose_statements(w, 2, U, ins, "xt", "x1[b]", True)
     transpose_statements(w, 2, U, outs, "gt", "grad[b]", True)
-    per_sample_scalars(w)
+    coefficients(w, 2, J, pairs)
     rows = [f"X{r} = xt[{rows_c[r] * U} + u] * wr[{rows_p[r]}, u]" for r in range(R)]
     second_input_reductions(w, J, U, terms, lambda r: f"X{r}", rows)
     w(2, f"for u in range({U}):")

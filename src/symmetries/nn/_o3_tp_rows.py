@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .._compiled import compiled_module, ranges, run
-from ._o3_tp_generated import (SourceWriter, coefficients, output_statements, second_input_reductions,
+from .._compiled import SourceWriter, compiled_module, ranges, run
+from ._o3_tp_generated import (coefficients, output_statements, second_input_reductions,
                                store_second_input_gradient, sum_of, term_pairs, transpose_statements)
 
 
@@ -126,10 +126,10 @@ def row_reference(y, cg, plan: RowPlan, Xs):
 CHUNK = 512
 
 
-def _rows_of_chunk(xts, Ws, dims, s, n):
+def mixed_rows(xts, Ws, dims, s, n):
     """Rows ``X_a (n, rows_a * M)`` of samples ``s .. s + n``: each block's channels mixed by
     its weights, one GEMM per block (``xts[a]`` is the block transposed, ``(B d_1, U)``)."""
-    return [(xt[s * d:(s + n) * d] @ W).view(n, -1) for xt, W, d in zip(xts, Ws, dims)]
+    return [(xt[s * d:(s + n) * d] @ W).view(n, d * W.shape[1]) for xt, W, d in zip(xts, Ws, dims)]
 
 
 class RowProduct(torch.autograd.Function):
@@ -147,7 +147,7 @@ class RowProduct(torch.autograd.Function):
         out = y.new_empty(y.shape[0], plan.outs[-1][0] + plan.mul * plan.outs[-1][1])
         for s in range(0, y.shape[0], CHUNK):
             m = min(CHUNK, y.shape[0] - s)
-            Xs = [x.numpy() for x in _rows_of_chunk(xts, Ws, dims, s, m)]
+            Xs = [x.numpy() for x in mixed_rows(xts, Ws, dims, s, m)]
             o, yn = out[s:s + m].numpy(), yc[s:s + m].numpy()
             run(forward, [(b0, b1, o, yn, coef, *Xs) for b0, b1 in ranges(m)])
         ctx.save_for_backward(y, cg, yc, *operands)
@@ -161,7 +161,7 @@ class RowProduct(torch.autograd.Function):
         n = len(dims)
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             with torch.enable_grad():
-                out = row_reference(y, cg, plan, _rows_of_chunk(operands[:n], operands[n:], dims, 0, y.shape[0]))
+                out = row_reference(y, cg, plan, mixed_rows(operands[:n], operands[n:], dims, 0, y.shape[0]))
                 grads = torch.autograd.grad(out, [y, *operands], grad, create_graph=True)
             return (grads[0], None, None, None, *grads[1:])
         _, backward, coef = row_kernels(plan)
@@ -170,7 +170,7 @@ class RowProduct(torch.autograd.Function):
         gy, gxts, gWs = torch.empty_like(yc), [torch.empty_like(x) for x in xts], [torch.zeros_like(W) for W in Ws]
         for s in range(0, y.shape[0], CHUNK):
             m = min(CHUNK, y.shape[0] - s)
-            Xs = _rows_of_chunk(xts, Ws, dims, s, m)
+            Xs = mixed_rows(xts, Ws, dims, s, m)
             gXs = [torch.empty_like(x) for x in Xs]
             args = (gy[s:s + m].numpy(), grad[s:s + m].numpy(), yc[s:s + m].numpy(), coef,
                     *[x.numpy() for x in Xs], *[g.numpy() for g in gXs])

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._compiled import compiled_module
+from .._compiled import SourceWriter, compiled_module
 from ._spherical_harmonics import _step_terms
 
 #: vectors per tile: held component-major, so the loop over a tile's vectors vectorizes
@@ -65,10 +65,7 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
         outputs += [(l * l + e, col + e, k_scale + o) for e in range(2 * l + 1)]
         col += 2 * l + 1
     n_out, T = col, TILE
-    lines = []
-
-    def emit(depth, text):
-        lines.append("    " * depth + text)
+    emit = SourceWriter()
 
     def load_tile():  # the tile's vectors component-major in X (normalized) and their norms in R
         emit(2, "m = min(T, n1 - s)")
@@ -136,7 +133,7 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
     emit(2, "for i in range(m):")
     for j in range(3):
         emit(3, f"gx[s + i, {j}] = X[{j * T} + i]")
-    return "\n".join(lines) + "\n"
+    return "\n".join(emit.lines) + "\n"
 
 
 def coefficients(ls: tuple, scales: tuple) -> np.ndarray:
