@@ -154,7 +154,7 @@ def test_egnn_nbody_small_frames(tmp_path):
     of its starting state; the split is cached."""
     data = egnn_nbody_small("test", num=2, cache_dir=str(tmp_path))
     assert data.pos.shape == (2, 49, 5, 3) and data.pos.dtype == torch.float32
-    (pos0, vel0, charges), = [b for b in egnn_initial_states(counts=(10000, 2000, 2))][2:]
+    pos0, vel0, charges = egnn_initial_states(counts=(10000, 2000, 2))[2]
     pos, vel = _reference(pos0[0], vel0[0], charges[0], 5000, 100, 1e-3)
     assert np.allclose(data.pos[0, [30, 40]].numpy(), pos[[30, 40]], atol=1e-5)
     assert np.allclose(data.vel[0, [30, 40]].numpy(), vel[[30, 40]], atol=1e-5)

@@ -74,10 +74,10 @@ def egnn_nbody_small(split: str = "train", num: int | None = None, cache_dir: st
         raise ValueError(f"the {split} split has {EGNN_SPLITS[split]} trajectories; asked for {num}")
     path = os.path.join(cache_dir or os.path.join(cache_root(), "nbody"), f"egnn_nbody_small_{split}_num{num}.pt")
 
-    def simulate():
-        blocks = dict(zip(EGNN_SPLITS, egnn_initial_states()))
-        pos, vel, charges = (torch.as_tensor(a[:num], device=device) for a in blocks[split])
-        return integrate_charged(pos, vel, charges)
+    def simulate():  # the draws of the splits before this one, then this split's first num
+        before = list(EGNN_SPLITS)[:list(EGNN_SPLITS).index(split)]
+        states = egnn_initial_states(counts=tuple(EGNN_SPLITS[s] for s in before) + (num,))[-1]
+        return integrate_charged(*(torch.as_tensor(a, device=device) for a in states))
 
     data = cached(path, simulate, cache)
     return NBodyTrajectories(data["pos"].to(dtype), data["vel"].to(dtype), data["charges"].to(dtype))
