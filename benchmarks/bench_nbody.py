@@ -32,12 +32,12 @@ import torch
 
 from symmetries.actions import Euclidean, PointCloudAction
 from symmetries.data import charged_nbody, egnn_nbody_small
-from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP
+from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField
 
 PUBLISHED = {"Linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107, "Radial Field": 0.0104,
              "EGNN": 0.0071, "SEGNN": 0.0043}
 MODELS = {"EGNN": lambda: NBodyEGNN(64, 4), "GNN": lambda: NBodyGNN(64, 4), "MLP+aug": lambda: NBodyMLP(5, 256),
-          "Linear": NBodyLinear}
+          "Linear": NBodyLinear, "Radial Field": lambda: NBodyRadialField(64, 4)}
 
 
 def load(device, n_train=3000, n_eval=2000, source="egnn"):
@@ -277,7 +277,7 @@ def main():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--epochs", type=int, default=10000, help="most epochs for the table runs (paper: 10000)")
     p.add_argument("--time-limit", type=float, default=None, help="seconds for the EGNN table run")
-    p.add_argument("--gnn-time-limit", type=float, default=None, help="seconds for the GNN table run")
+    p.add_argument("--gnn-time-limit", type=float, default=None, help="seconds for the GNN and Radial Field table runs")
     p.add_argument("--linear-time-limit", type=float, default=None, help="seconds for the Linear table run")
     p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     p.add_argument("--egnn-epochs", default=None,
@@ -296,7 +296,7 @@ def main():
     p.add_argument("--eval-size", type=int, default=2000, help="validation and test trajectories (paper: 2000)")
     p.add_argument("--data", choices=("egnn", "symmetries"), default="egnn",
                    help="egnn: the paper's data set drawn again from its seed; symmetries: independent draws")
-    p.add_argument("--table-models", default="Linear,GNN,EGNN", help="which models the table trains")
+    p.add_argument("--table-models", default="Linear,GNN,Radial Field,EGNN", help="which models the table trains")
     p.add_argument("--no-graph", action="store_true", help="eager training steps even on CUDA")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "nbody"))
     args = p.parse_args()
@@ -334,7 +334,8 @@ def main():
         print(f"data ready in {report['data_seconds']} s; baselines {report['baselines']}", flush=True)
     if "table" in parts:
         report["table"] = {}
-        limits = {"Linear": args.linear_time_limit, "GNN": args.gnn_time_limit, "EGNN": args.time_limit}
+        limits = {"Linear": args.linear_time_limit, "GNN": args.gnn_time_limit, "EGNN": args.time_limit,
+                  "Radial Field": args.gnn_time_limit}
         for name in args.table_models.split(","):
             limit = limits[name]
             lr = 1e-2 if name == "Linear" else args.lr

@@ -8,7 +8,7 @@ from symmetries.actions import GraphPermutation, SetPermutation
 from symmetries.data import charged_nbody
 from symmetries.studies import get_task
 from symmetries.studies.tasks import nbody as nbody_task
-from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP
+from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField
 
 
 def _inputs(gen, b=4, dtype=torch.float64):
@@ -27,10 +27,15 @@ def test_models_have_the_symmetries_they_claim(gen):
         torch.nn.init.normal_(layer.phi_x[-1].weight, std=0.3)
     sym.assert_equivariant(egnn, task.action_in, task.action_out, x, n_samples=8, generator=gen)
     sym.assert_equivariant(NBodyLinear().double(), task.action_in, task.action_out, x, n_samples=8, generator=gen)
+    rf = NBodyRadialField(hidden=16, layers=2).double()
+    for phi in rf.phi:
+        torch.nn.init.normal_(phi[2].weight, std=0.3)
+    sym.assert_equivariant(rf, task.action_in, task.action_out, x, n_samples=8, generator=gen)
     perm_in, perm_out = SetPermutation(5, (1, 1, 1)), SetPermutation(5, 1)
     gnn = NBodyGNN(hidden=16, layers=2).double()
     sym.assert_equivariant(gnn, perm_in, perm_out, x, n_samples=8, generator=gen)
     sym.assert_equivariant(egnn, perm_in, perm_out, x, n_samples=8, generator=gen)
+    sym.assert_equivariant(rf, perm_in, perm_out, x, n_samples=8, generator=gen)
     mlp = NBodyMLP(hidden=16).double()
     assert sym.check_equivariance(mlp, task.action_in, task.action_out, x, n_samples=8).verdict == "absent"
     assert sym.check_equivariance(gnn, task.action_in, task.action_out, x, n_samples=8).verdict != "exact"
@@ -65,3 +70,25 @@ def test_task_data_and_tiny_run(tmp_path, monkeypatch):
     assert x3[0].shape == (30, 5, 3) and not torch.equal(xt3[0], xt[0])  # the other source
     with pytest.raises(ValueError, match="source must be 'egnn' or 'symmetries', got 'paper'"):
         get_task("nbody", data="paper").make_data(30, seed=1)
+
+
+def test_radial_field_matches_its_update_rule(gen):
+    """One layer against the update written out per particle, in float64."""
+    rf = NBodyRadialField(hidden=8, layers=1).double()
+    torch.nn.init.normal_(rf.phi[0][2].weight, std=0.5)
+    pos, vel, charges = _inputs(gen, b=2)
+    out = rf((pos, vel, charges))
+    phi, psi = rf.phi[0], rf.psi[0]
+    for b in range(2):
+        for i in range(5):
+            pull = torch.zeros(3, dtype=torch.float64)
+            for j in range(5):
+                if j != i:
+                    d = pos[b, i] - pos[b, j]
+                    a = torch.stack([d.norm(), charges[b, i, 0] * charges[b, j, 0], d.pow(2).sum()])
+                    pull += d * phi(a)
+            expected = pos[b, i] + pull / 4 + psi(vel[b, i].norm().view(1)) * vel[b, i]
+            assert torch.allclose(out[b, i], expected, atol=1e-12)
+    pos.requires_grad_()
+    rf((pos, vel, charges)).sum().backward()
+    assert torch.isfinite(pos.grad).all()

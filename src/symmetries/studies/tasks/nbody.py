@@ -6,6 +6,8 @@ Models (inputs ``(pos [B, 5, 3], vel [B, 5, 3], charges [B, 5, 1])``, output pos
 
 - :class:`NBodyEGNN`: the paper's EGNN (velocity variant), node input :math:`|v_i|`, edge
   attributes :math:`(c_i c_j, |x_i - x_j|^2)`, complete graph;
+- :class:`NBodyRadialField`: Radial Field (Koehler et al. 2019) in the velocity variant of
+  the paper's table, E(3)-equivariant without node features;
 - :class:`NBodyGNN`: a plain message-passing network on positions and velocities as node
   features (permutation-equivariant only);
 - :class:`NBodyMLP`: an MLP on the flattened system, predicting the displacement;
@@ -24,6 +26,7 @@ from ...actions import Euclidean, PointCloudAction
 from ...data import charged_nbody, egnn_nbody_small
 from ...nn import EGNN, GNN
 from ...nn._egnn import dense_complete_edges
+from ...nn._graph import mlp
 from .._registry import register_task
 from .._task import Task
 
@@ -47,6 +50,41 @@ class NBodyEGNN(nn.Module):
         pos, vel, charges = inputs
         h = vel.norm(dim=-1, keepdim=True)
         return self.egnn(h, pos, edge_attr=_edge_features(pos, charges), vel=vel)[1]
+
+
+class NBodyRadialField(nn.Module):
+    r"""Radial Field (Koehler, Klein, Noe 2019) as in EGNN's table (their ``RF_vel``): ``layers``
+    updates of the positions alone,
+
+    .. math::
+        x_i \leftarrow x_i + \frac{1}{M - 1} \sum_{j \ne i} (x_i - x_j)\,
+        \phi(|x_i - x_j|, a_{ij}) + \psi(|v_i|)\, v_i,
+
+    with :math:`a_{ij} = (c_i c_j, |x_i - x_j|^2)` of the input frame, :math:`\phi` an MLP ending
+    in ``tanh`` (its last layer without bias, Xavier-uniform with gain 0.001) and :math:`\psi` an
+    MLP. E(3)-equivariant and permutation-equivariant; no node features."""
+
+    def __init__(self, hidden: int = 64, layers: int = 4):
+        super().__init__()
+        self.phi, self.psi = nn.ModuleList(), nn.ModuleList()
+        for _ in range(layers):
+            last = nn.Linear(hidden, 1, bias=False)
+            nn.init.xavier_uniform_(last.weight, gain=0.001)
+            self.phi.append(nn.Sequential(nn.Linear(3, hidden), nn.SiLU(), last, nn.Tanh()))
+            self.psi.append(mlp([1, hidden, 1]))
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        b, m, _ = pos.shape
+        _, target, source = dense_complete_edges(1, m, pos.device)  # i-major: M - 1 edges per target
+        attr = _edge_features(pos, charges)[:, target, source]  # [B, M (M - 1), 2]
+        speed = vel.norm(dim=-1, keepdim=True)
+        for phi, psi in zip(self.phi, self.psi):
+            diff = pos[:, target] - pos[:, source]
+            r = diff.pow(2).sum(-1, keepdim=True).sqrt()
+            pull = (diff * phi(torch.cat([r, attr], -1))).view(b, m, m - 1, -1).mean(2)
+            pos = pos + pull + psi(speed) * vel
+        return pos
 
 
 class NBodyGNN(nn.Module):
