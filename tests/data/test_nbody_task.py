@@ -8,7 +8,8 @@ from symmetries.actions import GraphPermutation, SetPermutation
 from symmetries.data import charged_nbody
 from symmetries.studies import get_task
 from symmetries.studies.tasks import nbody as nbody_task
-from symmetries.studies.tasks.nbody import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField
+from symmetries.studies.tasks.nbody import (NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN,
+                                            NBodyTFN)
 
 
 def _inputs(gen, b=4, dtype=torch.float64):
@@ -40,6 +41,21 @@ def test_models_have_the_symmetries_they_claim(gen):
     assert sym.check_equivariance(mlp, task.action_in, task.action_out, x, n_samples=8).verdict == "absent"
     assert sym.check_equivariance(gnn, task.action_in, task.action_out, x, n_samples=8).verdict != "exact"
     assert isinstance(GraphPermutation(5), sym.actions.Action)
+
+
+@pytest.mark.parametrize("make", [lambda: NBodyTFN(8, 2), lambda: NBodyTFN(8, 2, attention=True),
+                                  lambda: NBodySEGNN(8, 2)], ids=["tfn", "se3-transformer", "segnn"])
+def test_steerable_models_are_e3_and_permutation_equivariant(make, gen):
+    torch.manual_seed(0)
+    task = get_task("nbody")
+    x = _inputs(gen)
+    model = make().double()
+    out = model(x)
+    assert out.shape == (4, 5, 3) and (out - x[0]).abs().mean() > 1e-3  # it moves the particles
+    sym.assert_equivariant(model, task.action_in, task.action_out, x, n_samples=8, generator=gen)
+    sym.assert_equivariant(model, SetPermutation(5, (1, 1, 1)), SetPermutation(5, 1), x, n_samples=8, generator=gen)
+    batch_of_one = model(tuple(t[2:3] for t in x))
+    assert torch.allclose(batch_of_one, out[2:3], atol=1e-12)  # systems do not interact within a batch
 
 
 def test_task_data_and_tiny_run(tmp_path, monkeypatch):

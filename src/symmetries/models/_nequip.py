@@ -7,9 +7,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..nn import FullyConnectedTensorProduct, Gate, IrrepsLinear, RadialEmbedding, SphericalHarmonics, TensorProduct
-from ..nn._o3_gate import Normalize2Mom
-from ..o3 import Irrep, Irreps
+from ..nn import FullyConnectedTensorProduct, IrrepsLinear, RadialEmbedding, SphericalHarmonics, TensorProduct
+from ..nn._o3_gate import Normalize2Mom, gate_for
+from ..o3 import Irreps
+from ._convolution import channelwise_paths, hidden_irreps
 from ._neighbors import neighbor_list
 from ._potential import Potential
 
@@ -36,12 +37,6 @@ class ScalarMLP(nn.Module):
         return x
 
 
-def hidden_irreps(channels: int, l_max: int) -> Irreps:
-    """``channels`` copies of each degree ``l <= l_max`` with the parity :math:`(-1)^l` of
-    the spherical harmonics: ``"16x0e + 16x1o + 16x2e"`` for 16 channels and ``l_max = 2``."""
-    return Irreps([(channels, Irrep(l, (-1) ** l)) for l in range(l_max + 1)])
-
-
 class Interaction(nn.Module):
     r"""One NequIP interaction block: convolution, self-connection, gate, residual.
 
@@ -61,23 +56,13 @@ class Interaction(nn.Module):
         super().__init__()
         irreps_in, irreps_out, irreps_edge = Irreps(irreps_in), Irreps(irreps_out), Irreps(irreps_edge)
         self.irreps_in, self.irreps_out = irreps_in, irreps_out
-        scalars = Irreps([(m, ir) for m, ir in irreps_out if ir.l == 0])
-        gated = Irreps([(m, ir) for m, ir in irreps_out if ir.l > 0])
-        self.gate = Gate(scalars, torch.nn.functional.silu, Irreps([(gated.num_irreps, "0e")]) if gated.dim else "",
-                         torch.sigmoid, gated)
-        wanted = set(ir for _, ir in self.gate.irreps_in)
-        mid, instructions = [], []
-        for i1, (mul, ir1) in enumerate(irreps_in):
-            for i2, (_, ir2) in enumerate(irreps_edge):
-                for ir in ir1 * ir2:
-                    if ir in wanted:
-                        instructions.append((i1, i2, len(mid), "uvu", True))
-                        mid.append((mul, ir))
+        self.gate = gate_for(irreps_out)
+        mid, instructions = channelwise_paths(irreps_in, irreps_edge, self.gate.irreps_in)
         self.linear_up = IrrepsLinear(irreps_in, irreps_in)
-        self.tp = TensorProduct(irreps_in, irreps_edge, Irreps(mid), instructions, shared_weights=False,
+        self.tp = TensorProduct(irreps_in, irreps_edge, mid, instructions, shared_weights=False,
                                 internal_weights=False)
         self.radial = ScalarMLP([n_basis, radial_hidden, radial_hidden, self.tp.weight_numel])
-        self.linear_down = IrrepsLinear(Irreps(mid), self.gate.irreps_in)
+        self.linear_down = IrrepsLinear(mid, self.gate.irreps_in)
         self.self_connection = FullyConnectedTensorProduct(irreps_in, Irreps([(n_species, "0e")]), self.gate.irreps_in)
         self.residual = irreps_in == self.gate.irreps_out
 

@@ -135,6 +135,16 @@ class Gate(nn.Module):
         return f"{self.irreps_in} -> {self.irreps_out}"
 
 
+def gate_for(irreps, act=nn.functional.silu, act_gates=torch.sigmoid) -> "Gate":
+    """The :class:`Gate` whose output is ``irreps``: its scalars through ``act``, every
+    other irrep multiplied by ``act_gates`` of its own ``0e`` gate. Its ``irreps_in`` is
+    what the layer before it should produce: ``scalars + num_gated x 0e + gated``."""
+    irreps = Irreps(irreps)
+    scalars = Irreps([(m, ir) for m, ir in irreps if ir.l == 0])
+    gated = Irreps([(m, ir) for m, ir in irreps if ir.l > 0])
+    return Gate(scalars, act, Irreps([(gated.num_irreps, "0e")]) if gated.dim else "", act_gates, gated)
+
+
 class NormActivation(nn.Module):
     r""":math:`y_i = \sigma(|x_i| + b_i)\, x_i / |x_i|` for each irrep copy ``i`` (norm over its components).
 

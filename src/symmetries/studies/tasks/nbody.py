@@ -8,6 +8,8 @@ Models (inputs ``(pos [B, 5, 3], vel [B, 5, 3], charges [B, 5, 1])``, output pos
   attributes :math:`(c_i c_j, |x_i - x_j|^2)`, complete graph;
 - :class:`NBodyRadialField`: Radial Field (Koehler et al. 2019) in the velocity variant of
   the paper's table, E(3)-equivariant without node features;
+- :class:`NBodyTFN`: a tensor field network, or with ``attention=True`` an SE(3)-Transformer;
+- :class:`NBodySEGNN`: a steerable E(3) GNN (SEGNN);
 - :class:`NBodyGNN`: a plain message-passing network on positions and velocities as node
   features (permutation-equivariant only);
 - :class:`NBodyMLP`: an MLP on the flattened system, predicting the displacement;
@@ -24,6 +26,7 @@ from torch import nn
 
 from ...actions import Euclidean, PointCloudAction
 from ...data import charged_nbody, egnn_nbody_small
+from ...models import SEGNN, TFN, SE3Transformer
 from ...nn import EGNN, GNN
 from ...nn._egnn import dense_complete_edges
 from ...nn._graph import mlp
@@ -85,6 +88,60 @@ class NBodyRadialField(nn.Module):
             pull = (diff * phi(torch.cat([r, attr], -1))).view(b, m, m - 1, -1).mean(2)
             pos = pos + pull + psi(speed) * vel
         return pos
+
+
+def _complete_graph(pos, charges):
+    """The complete graphs of a dense batch, flattened: ``(edge_index [2, E], c_i c_j [E, 1],
+    x_j - x_i [E, 3])`` for the message ``j -> i``."""
+    b, m, _ = pos.shape
+    edge_index, target, source = dense_complete_edges(b, m, pos.device)
+    cc = (charges * charges.transpose(1, 2))[:, target, source].reshape(-1, 1)
+    flat = pos.reshape(b * m, 3)
+    return edge_index, cc, flat[edge_index[0]] - flat[edge_index[1]]
+
+
+class NBodyTFN(nn.Module):
+    """Tensor field network (Thomas et al. 2018) for the n-body task: node input
+    ``(|v_i|, c_i, v_i)`` (``2x0e + 1x1o``), edge invariants ``(|x_i - x_j|, c_i c_j)``,
+    filters and hidden features up to ``l_max``; it predicts each particle's displacement.
+    ``attention=True`` makes it an SE(3)-Transformer (Fuchs et al. 2020) of the same sizes."""
+
+    def __init__(self, channels: int = 32, layers: int = 4, l_max: int = 1, attention: bool = False, heads: int = 2):
+        super().__init__()
+        options = dict(channels=channels, l_max=l_max, layers=layers, num_edge_scalars=1)
+        self.net = (SE3Transformer("2x0e + 1x1o", "1x1o", heads=heads, **options) if attention
+                    else TFN("2x0e + 1x1o", "1x1o", **options))
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        b, m, _ = pos.shape
+        edge_index, cc, _ = _complete_graph(pos, charges)
+        x = torch.cat([vel.norm(dim=-1, keepdim=True), charges, vel], -1).reshape(b * m, 5)
+        return pos + self.net(x, pos.reshape(b * m, 3), edge_index, edge_scalars=cc).view(b, m, 3)
+
+
+class NBodySEGNN(nn.Module):
+    """SEGNN (Brandstetter et al. 2022) in its n-body setup: node input ``(x_i - \bar x, v_i,
+    |v_i|)`` (``2x1o + 1x0e``), edge scalars ``(|x_i - x_j|, c_i c_j)``, node attributes
+    the mean of the edges' :math:`Y(x_j - x_i)` plus :math:`Y(v_i)` for degrees ``1..l_attr``
+    and 1 for degree 0, hidden irreps ``channels x (0e + 1o)``; it predicts each particle's
+    displacement."""
+
+    def __init__(self, channels: int = 32, layers: int = 4, l_attr: int = 1):
+        super().__init__()
+        self.net = SEGNN("2x1o + 1x0e", f"{channels}x0e + {channels}x1o", "1x1o", l_attr, layers, num_edge_scalars=2)
+
+    def forward(self, inputs):
+        pos, vel, charges = inputs
+        b, m, _ = pos.shape
+        edge_index, cc, vectors = _complete_graph(pos, charges)
+        x = torch.cat([pos - pos.mean(1, keepdim=True), vel, vel.norm(dim=-1, keepdim=True)], -1).reshape(b * m, 7)
+        harmonics = self.net.attributes
+        node_attr = harmonics(vectors).view(b, m, m - 1, -1).mean(2) + harmonics(vel)
+        node_attr = torch.cat([torch.ones_like(node_attr[..., :1]), node_attr[..., 1:]], -1)
+        scalars = torch.cat([vectors.norm(dim=-1, keepdim=True), cc], -1)
+        out = self.net(x, pos.reshape(b * m, 3), edge_index, edge_scalars=scalars, node_attr=node_attr.reshape(b * m, -1))
+        return pos + out.view(b, m, 3)
 
 
 class NBodyGNN(nn.Module):

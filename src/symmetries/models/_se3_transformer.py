@@ -1,0 +1,112 @@
+r"""SE(3)-Transformer layers (Fuchs et al., NeurIPS 2020): attention over point convolutions.
+
+Values and keys are point convolutions of the sender's features (:mod:`._convolution`),
+the query a linear map of the receiver's; per head :math:`k`,
+
+.. math::
+    \alpha^k_{ij} = \operatorname{softmax}_{j \in \mathcal N(i)}
+        \frac{\langle q^k_i, \kappa^k_{ij} \rangle}{\sqrt{d_k}}, \qquad
+    h_i' = \sigma\Big(\sum_{j \in \mathcal N(i)} \alpha^{k(c)}_{ij}\, v_{ij, c} + S h_i\Big),
+
+the inner product taken over all irreps of the head's channels (invariant, since each
+irrep transforms orthogonally), :math:`S` the self-interaction and :math:`\sigma` a gated
+nonlinearity (where the paper used a norm nonlinearity). Channels are split into heads
+within each irrep block, so every block's multiplicity must be divisible by ``heads``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import IrrepsLinear, SphericalHarmonics
+from ..nn._graph_scatter import _scatter
+from ..nn._o3_gate import gate_for
+from ..o3 import Irreps
+from ._convolution import PointConvolution, hidden_irreps
+from ._geometric_graph import geometric_graph
+from ._tfn import edge_invariants
+
+
+def head_index(irreps: Irreps, heads: int) -> torch.Tensor:
+    """``[irreps.dim]``: the head of each component, channels of every block split into
+    ``heads`` contiguous groups."""
+    parts = []
+    for mul, ir in irreps:
+        if mul % heads:
+            raise ValueError(f"every block's multiplicity must be divisible by heads={heads}; {mul}x{ir} in {irreps} is not")
+        parts.append(torch.arange(mul).div(mul // heads, rounding_mode="floor").repeat_interleave(ir.dim))
+    return torch.cat(parts)
+
+
+def segment_softmax(logits: torch.Tensor, index: torch.Tensor, num_segments: int) -> torch.Tensor:
+    """Softmax of ``logits [E, H]`` over the rows that share ``index [E]`` (each target's edges)."""
+    top = _scatter(logits.detach(), index, 0, num_segments, "max")[index]
+    e = (logits - top).exp()
+    return e / _scatter(e, index, 0, num_segments, "sum")[index]
+
+
+class SE3TransformerLayer(nn.Module):
+    """One attention layer ``irreps_in -> irreps_out`` with keys and queries in ``irreps_key``
+    (see the module docstring)."""
+
+    def __init__(self, irreps_in, irreps_out, irreps_key, irreps_filter, num_invariants: int, heads: int = 1,
+                 radial_hidden: int = 64):
+        super().__init__()
+        self.gate = gate_for(irreps_out)
+        irreps_key, self.heads = Irreps(irreps_key), heads
+        self.value = PointConvolution(irreps_in, irreps_filter, self.gate.irreps_in, num_invariants, radial_hidden)
+        self.value_linear = IrrepsLinear(self.value.irreps_messages, self.gate.irreps_in)
+        self.key = PointConvolution(irreps_in, irreps_filter, irreps_key, num_invariants, radial_hidden)
+        self.key_linear = IrrepsLinear(self.key.irreps_messages, irreps_key)
+        self.query = IrrepsLinear(irreps_in, irreps_key)
+        self.self_interaction = IrrepsLinear(irreps_in, self.gate.irreps_in, biases=True)
+        self.register_buffer("_key_heads", head_index(irreps_key, heads), persistent=False)
+        self.register_buffer("_value_heads", head_index(self.gate.irreps_in, heads), persistent=False)
+        self.scale = (irreps_key.dim // heads) ** -0.5
+
+    def forward(self, h, edge_index, edge_sh, invariants):
+        source, target = edge_index[0], edge_index[1]
+        n, e = h.shape[0], source.shape[0]
+        key = self.key_linear(self.key(h[source], edge_sh, invariants))
+        products = self.query(h)[target] * key
+        logits = products.new_zeros(e, self.heads).index_add(1, self._key_heads, products) * self.scale
+        alpha = segment_softmax(logits, target, n)  # [E, heads]
+        value = self.value_linear(self.value(h[source], edge_sh, invariants))
+        attended = _scatter(alpha[:, self._value_heads] * value, target, 0, n, "sum")
+        return self.gate(attended + self.self_interaction(h))
+
+
+class SE3Transformer(nn.Module):
+    r"""An SE(3)-Transformer: ``layers`` :class:`SE3TransformerLayer` with ``heads`` heads on
+    hidden features (and keys) of ``channels`` x degrees ``0..l_max``, filters
+    :math:`Y^{0..l_{filter}}`, and a linear read-out to ``irreps_out``, per node.
+
+    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
+    edge_scalars [E, num_edge_scalars] | None) -> [N, irreps_out.dim]``. Equivariant under
+    rotations, reflections and translations and under permutations of the nodes.
+    """
+
+    def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4, heads: int = 2,
+                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"SE3Transformer needs at least one layer, got {layers}")
+        self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
+        self.num_edge_scalars = num_edge_scalars
+        self.filter = SphericalHarmonics(l_max if l_filter is None else l_filter)
+        hidden = hidden_irreps(channels, l_max)
+        sizes = [self.irreps_in] + [hidden] * layers
+        self.layers = nn.ModuleList(
+            SE3TransformerLayer(a, b, hidden, self.filter.irreps_out, 1 + num_edge_scalars, heads, radial_hidden)
+            for a, b in zip(sizes[:-1], sizes[1:]))
+        self.readout = IrrepsLinear(hidden, self.irreps_out)
+
+    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None):
+        edge_index, vectors = geometric_graph(x, pos, edge_index, batch, edge_scalars, self.irreps_in,
+                                              self.num_edge_scalars)
+        edge_sh, invariants = self.filter(vectors), edge_invariants(vectors, edge_scalars)
+        h = x
+        for layer in self.layers:
+            h = layer(h, edge_index, edge_sh, invariants)
+        return self.readout(h)

@@ -1,0 +1,135 @@
+r"""Steerable E(3)-equivariant graph network, SEGNN (Brandstetter et al., ICLR 2022).
+
+Every linear map is *steered* by an attribute: a fully connected tensor product of the
+features with spherical harmonics, :math:`W_a h = \mathrm{TP}_W(h, a)`, so the weights are
+shared but the map depends on the geometry. With :math:`a_{ij} = Y(x_j - x_i)` on edges
+and :math:`a_i` on nodes (by default the mean of its edges' :math:`a_{ij}` with
+:math:`a_i^{(0)} = 1`),
+
+.. math::
+    m_{ij} = \sigma\big(W'_{a_{ij}}\, \sigma(W_{a_{ij}} [h_i, h_j, s_{ij}])\big), \qquad
+    m_i = \frac{1}{|\mathcal N(i)|} \sum_{j \in \mathcal N(i)} m_{ij}, \qquad
+    h_i' = h_i + U'_{a_i}\, \sigma(U_{a_i} [h_i, m_i]),
+
+:math:`s_{ij}` invariant edge scalars and :math:`\sigma` a gated nonlinearity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..nn import FullyConnectedTensorProduct, SphericalHarmonics, scatter
+from ..nn._o3_gate import gate_for
+from ..o3 import Irrep, Irreps
+from ._geometric_graph import geometric_graph
+
+
+class SteerableLinear(nn.Module):
+    r"""``(h [..., irreps_in.dim], a [..., irreps_attr.dim]) -> [..., irreps_out.dim]``:
+    :math:`W_a h + b`, a fully connected tensor product with the attribute :math:`a`
+    and a bias on the ``0e`` outputs.
+
+    The weights are stored at the scale of their fan-in, :math:`\theta = W / \sqrt{n_{in}}`
+    with :math:`W \sim N(0, 1)` (e3nn-jax's "path" gradient normalization): the layer
+    computes the same function as the tensor product, but an optimizer like Adam moves
+    :math:`\theta` at the pace it moves an ``nn.Linear``, not :math:`\sqrt{n_{in}}` times slower."""
+
+    def __init__(self, irreps_in, irreps_out, irreps_attr):
+        super().__init__()
+        self.tp = FullyConnectedTensorProduct(irreps_in, irreps_attr, irreps_out, internal_weights=False)
+        self.irreps_out = self.tp.irreps_out
+        fan_in = [0] * len(self.irreps_out)
+        for ins in self.tp.instructions:
+            fan_in[ins.i_out] += ins.path_shape[0] * ins.path_shape[1]
+        scale = torch.cat([torch.full((math.prod(ins.path_shape),), fan_in[ins.i_out] ** -0.5)
+                           for ins in self.tp.instructions] or [torch.zeros(0)])
+        self.register_buffer("_scale", scale, persistent=False)
+        self.weight = nn.Parameter(torch.randn(self.tp.weight_numel) * scale)
+        scalar = [sl for (_, ir), sl in zip(self.irreps_out, self.irreps_out.slices()) if ir == Irrep("0e")]
+        index = torch.cat([torch.arange(sl.start, sl.stop) for sl in scalar] or [torch.zeros(0, dtype=torch.long)])
+        self.bias = nn.Parameter(torch.zeros(len(index)))
+        self.register_buffer("_bias_index", index, persistent=False)
+
+    def forward(self, h, a):
+        out = self.tp(h, a, self.weight / self._scale.to(self.weight.dtype))
+        return out.index_add(-1, self._bias_index, self.bias.to(out.dtype).expand(out.shape[:-1] + self.bias.shape))
+
+
+class SEGNNLayer(nn.Module):
+    """One SEGNN message-passing layer on ``irreps_hidden`` features (see the module
+    docstring); ``num_edge_scalars`` invariant features per edge join the message input."""
+
+    def __init__(self, irreps_hidden, irreps_attr, num_edge_scalars: int = 0):
+        super().__init__()
+        hidden = Irreps(irreps_hidden)
+        message_in = hidden + hidden + Irreps([(num_edge_scalars, "0e")] if num_edge_scalars else [])
+        self.gates = nn.ModuleList(gate_for(hidden) for _ in range(3))
+        self.message1 = SteerableLinear(message_in, self.gates[0].irreps_in, irreps_attr)
+        self.message2 = SteerableLinear(hidden, self.gates[1].irreps_in, irreps_attr)
+        self.update1 = SteerableLinear(hidden + hidden, self.gates[2].irreps_in, irreps_attr)
+        self.update2 = SteerableLinear(hidden, hidden, irreps_attr)
+
+    def forward(self, h, edge_index, edge_attr, node_attr, edge_scalars=None):
+        source, target = edge_index[0], edge_index[1]
+        parts = [h[target], h[source]] + ([edge_scalars] if edge_scalars is not None else [])
+        m = self.gates[0](self.message1(torch.cat(parts, -1), edge_attr))
+        m = self.gates[1](self.message2(m, edge_attr))
+        m = scatter(m, target, dim_size=h.shape[0], reduce="mean")
+        return h + self.update2(self.gates[2](self.update1(torch.cat([h, m], -1), node_attr)), node_attr)
+
+
+class SEGNN(nn.Module):
+    r"""SEGNN: a steerable embedding :math:`W_{a_i} f_i`, ``layers`` :class:`SEGNNLayer`, and a
+    read-out :math:`W'_{a_i} \sigma(W_{a_i} h_i)` to ``irreps_out``, per node.
+
+    Args:
+        irreps_in, irreps_hidden, irreps_out: node irreps (``"2x1o + 1x0e"``, ``"32x0e + 32x1o"``,
+            ``"1x1o"``); the hidden irreps may hold any degrees up to what the attributes reach.
+        l_attr: degree of the spherical-harmonic attributes :math:`Y^{0..l}` (``integral``
+            normalization, as the paper's code: :math:`|Y^l|^2 = (2l + 1) / 4\pi`).
+        layers: message-passing layers.
+        num_edge_scalars: invariant edge features passed to ``forward``.
+
+    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
+    edge_scalars [E, num_edge_scalars] | None, node_attr [N, attr dim] | None) -> [N,
+    irreps_out.dim]``. ``node_attr`` defaults to the mean of each node's edge attributes with
+    its ``0e`` part set to 1 (so the steered maps on nodes start as ordinary linear maps;
+    larger attributes grow the features at every layer).
+    Equivariant under rotations, reflections and translations of ``pos`` (with ``x``
+    transformed by its irreps) and under permutations of the nodes.
+    """
+
+    def __init__(self, irreps_in, irreps_hidden, irreps_out, l_attr: int = 1, layers: int = 4,
+                 num_edge_scalars: int = 0):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"SEGNN needs at least one layer, got {layers}")
+        self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
+        self.num_edge_scalars = num_edge_scalars
+        self.attributes = SphericalHarmonics(l_attr, normalization="integral")
+        attr = self.attributes.irreps_out
+        self.irreps_attr = attr
+        hidden = Irreps(irreps_hidden)
+        self.embedding = SteerableLinear(self.irreps_in, hidden, attr)
+        self.layers = nn.ModuleList(SEGNNLayer(hidden, attr, num_edge_scalars) for _ in range(layers))
+        self.head_gate = gate_for(hidden)
+        self.head1 = SteerableLinear(hidden, self.head_gate.irreps_in, attr)
+        self.head2 = SteerableLinear(hidden, self.irreps_out, attr)
+
+    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None, node_attr=None):
+        edge_index, vectors = geometric_graph(x, pos, edge_index, batch, edge_scalars, self.irreps_in,
+                                              self.num_edge_scalars)
+        edge_attr = self.attributes(vectors)
+        if node_attr is None:
+            node_attr = scatter(edge_attr[:, 1:], edge_index[1], dim_size=x.shape[0], reduce="mean")
+            node_attr = torch.cat([torch.ones_like(node_attr[:, :1]), node_attr], 1)
+        elif node_attr.shape != (x.shape[0], self.irreps_attr.dim):
+            raise ValueError(f"node_attr must have shape [N={x.shape[0]}, {self.irreps_attr.dim}] "
+                             f"({self.irreps_attr}), got {tuple(node_attr.shape)}")
+        h = self.embedding(x, node_attr)
+        for layer in self.layers:
+            h = layer(h, edge_index, edge_attr, node_attr, edge_scalars)
+        return self.head2(self.head_gate(self.head1(h, node_attr)), node_attr)

@@ -1,0 +1,81 @@
+r"""Tensor field network (Thomas et al. 2018): point convolutions, self-interaction, gates.
+
+One layer maps node features :math:`h` to
+
+.. math::
+    h_i' = \sigma\Big(L \frac{1}{|\mathcal N(i)|} \sum_{j \in \mathcal N(i)} m_{ij}
+            + S h_i\Big),
+
+:math:`m_{ij}` the point convolution of :mod:`._convolution`, :math:`L, S` O(3)-linear
+maps (the self-interaction :math:`S` with biases on scalars) and :math:`\sigma` a gated
+nonlinearity (where the paper used a norm nonlinearity).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import IrrepsLinear, SphericalHarmonics, scatter
+from ..nn._o3_gate import gate_for
+from ..o3 import Irreps
+from ._convolution import PointConvolution, hidden_irreps
+from ._geometric_graph import geometric_graph
+
+
+def edge_invariants(vectors, edge_scalars):
+    """``[E, 1 + k]``: the edge length and the ``k`` invariant edge scalars."""
+    r = vectors.norm(dim=-1, keepdim=True)
+    return torch.cat([r, edge_scalars], -1) if edge_scalars is not None else r
+
+
+class TFNLayer(nn.Module):
+    """One tensor-field-network layer ``irreps_in -> irreps_out`` (see the module docstring)."""
+
+    def __init__(self, irreps_in, irreps_out, irreps_filter, num_invariants: int, radial_hidden: int = 64):
+        super().__init__()
+        self.gate = gate_for(irreps_out)
+        self.convolution = PointConvolution(irreps_in, irreps_filter, self.gate.irreps_in, num_invariants,
+                                            radial_hidden)
+        self.linear = IrrepsLinear(self.convolution.irreps_messages, self.gate.irreps_in)
+        self.self_interaction = IrrepsLinear(irreps_in, self.gate.irreps_in, biases=True)
+
+    def forward(self, h, edge_index, edge_sh, invariants):
+        source, target = edge_index[0], edge_index[1]
+        m = scatter(self.convolution(h[source], edge_sh, invariants), target, dim_size=h.shape[0], reduce="mean")
+        return self.gate(self.linear(m) + self.self_interaction(h))
+
+
+class TFN(nn.Module):
+    r"""A tensor field network: ``layers`` :class:`TFNLayer` on hidden features of ``channels``
+    x degrees ``0..l_max`` (parity :math:`(-1)^l`), filters :math:`Y^{0..l_{filter}}`, and a
+    linear read-out to ``irreps_out``, per node.
+
+    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
+    edge_scalars [E, num_edge_scalars] | None) -> [N, irreps_out.dim]``; ``edge_index=None``
+    is the complete graph within each graph of ``batch``. Equivariant under rotations,
+    reflections and translations and under permutations of the nodes.
+    """
+
+    def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4,
+                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"TFN needs at least one layer, got {layers}")
+        self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
+        self.num_edge_scalars = num_edge_scalars
+        self.filter = SphericalHarmonics(l_max if l_filter is None else l_filter)
+        hidden = hidden_irreps(channels, l_max)
+        sizes = [self.irreps_in] + [hidden] * layers
+        self.layers = nn.ModuleList(TFNLayer(a, b, self.filter.irreps_out, 1 + num_edge_scalars, radial_hidden)
+                                    for a, b in zip(sizes[:-1], sizes[1:]))
+        self.readout = IrrepsLinear(hidden, self.irreps_out)
+
+    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None):
+        edge_index, vectors = geometric_graph(x, pos, edge_index, batch, edge_scalars, self.irreps_in,
+                                              self.num_edge_scalars)
+        edge_sh, invariants = self.filter(vectors), edge_invariants(vectors, edge_scalars)
+        h = x
+        for layer in self.layers:
+            h = layer(h, edge_index, edge_sh, invariants)
+        return self.readout(h)
