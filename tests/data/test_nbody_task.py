@@ -81,6 +81,15 @@ def test_task_data_and_tiny_run(tmp_path, monkeypatch):
         assert result["metric"] > 0 and result["steps"] == 3
     with pytest.raises(ValueError, match="does not support method"):
         train_run(task, "soft", 30, seed=0)
+    for name in ("radial-field", "tfn", "se3-transformer", "segnn"):
+        other = get_task("nbody", test_size=20, min_steps=3, max_steps=3, hidden=8, layers=2, equivariant=name)
+        before = sym.check_equivariance(other.make_equivariant_model().double(), task.action_in, task.action_out,
+                                        tuple(t.double() for t in xt), n_samples=4)
+        assert before.verdict == "exact"
+        result = train_run(other, "equivariant", 30, seed=0)
+        assert result["metric"] > 0 and result["steps"] == 3
+    with pytest.raises(ValueError, match="equivariant must be one of egnn, radial-field, .*got 'mace'"):
+        get_task("nbody", equivariant="mace").make_equivariant_model()
     own = get_task("nbody", test_size=20, data="symmetries")
     (x3, _), (xt3, _) = own.make_data(30, seed=1)
     assert x3[0].shape == (30, 5, 3) and not torch.equal(xt3[0], xt[0])  # the other source

@@ -211,6 +211,14 @@ def nbody_arrays(n_train: int, seed: int, test_size: int, data_seed: int = 0, sp
 @register_task
 @dataclass
 class NBody(Task):
+    """Predict the positions of the charged 5-body system 1000 steps ahead; the metric is the
+    test MSE on positions (2000 test systems of the paper's data set, ``data="egnn"``).
+
+    Methods: ``plain`` is an MLP on the flattened system, ``augment`` the same MLP trained on
+    systems moved by random E(3) elements, ``equivariant`` the model named by ``equivariant``
+    (EGNN by default; also ``radial-field``, ``tfn``, ``se3-transformer``, ``segnn``).
+    """
+
     name: ClassVar[str] = "nbody"
     description: ClassVar[str] = "charged 5-body system, positions 1000 steps ahead (EGNN, Satorras et al. 2021)"
     default_sizes: ClassVar[tuple[int, ...]] = (100, 300, 1000)
@@ -229,6 +237,7 @@ class NBody(Task):
     max_steps: int = 2000
     data: str = "egnn"
     data_seed: int = 0
+    equivariant: str = "egnn"
 
     @property
     def action_in(self):
@@ -249,4 +258,18 @@ class NBody(Task):
         return NBodyMLP(5, self.mlp_hidden)
 
     def make_equivariant_model(self):
-        return NBodyEGNN(self.hidden, self.layers)
+        """The model of ``equivariant``, one of :data:`EQUIVARIANT_MODELS` (``hidden`` is EGNN's and
+        Radial Field's width; the steerable models use half as many channels per degree)."""
+        if self.equivariant not in EQUIVARIANT_MODELS:
+            raise ValueError(f"equivariant must be one of {', '.join(EQUIVARIANT_MODELS)}, got {self.equivariant!r}")
+        return EQUIVARIANT_MODELS[self.equivariant](self.hidden, self.layers)
+
+
+#: the E(3)-equivariant models of the task, ``(hidden, layers) -> model``
+EQUIVARIANT_MODELS = {
+    "egnn": NBodyEGNN,
+    "radial-field": NBodyRadialField,
+    "tfn": lambda hidden, layers: NBodyTFN(max(hidden // 2, 2), layers),
+    "se3-transformer": lambda hidden, layers: NBodyTFN(max(hidden // 2, 2), layers, attention=True),
+    "segnn": lambda hidden, layers: NBodySEGNN(max(hidden // 2, 2), layers),
+}
