@@ -27,16 +27,21 @@ def _graph(gen, n=9, dtype=torch.float64):
     return x, pos, edge_index, scalars
 
 
+def _model_and_graph(name, gen, dtype=torch.float64):
+    """A seeded model of ``name``, a graph, and the model's output on it."""
+    torch.manual_seed(0)
+    model = MODELS[name]().to(dtype)
+    x, pos, edge_index, s = _graph(gen, dtype=dtype)
+    return model, (x, pos, edge_index, s), model(x, pos, edge_index, edge_scalars=s)
+
+
 def _o3(gen, n):
     return sym.groups.O3().sample(n, generator=gen).to(torch.float64)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_e3_equivariance_float64(name, gen):
-    torch.manual_seed(0)
-    model = MODELS[name]().double()
-    x, pos, edge_index, s = _graph(gen)
-    y = model(x, pos, edge_index, edge_scalars=s)
+    model, (x, pos, edge_index, s), y = _model_and_graph(name, gen)
     assert y.shape == (9, OUT.dim) and y.abs().mean() > 1e-3
     for R in _o3(gen, 12):
         t = torch.randn(3, generator=gen, dtype=torch.float64)
@@ -47,10 +52,7 @@ def test_e3_equivariance_float64(name, gen):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_e3_equivariance_float32(name, gen):
-    torch.manual_seed(0)
-    model = MODELS[name]()
-    x, pos, edge_index, s = (t.float() if t.is_floating_point() else t for t in _graph(gen))
-    y = model(x, pos, edge_index, edge_scalars=s)
+    model, (x, pos, edge_index, s), y = _model_and_graph(name, gen, torch.float32)
     for R in _o3(gen, 4):
         R = R.float()
         moved = model(x @ IN.D_from_matrix(R).T, pos @ R.T, edge_index, edge_scalars=s)
@@ -59,10 +61,7 @@ def test_e3_equivariance_float32(name, gen):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_permutation_equivariance(name, gen):
-    torch.manual_seed(0)
-    model = MODELS[name]().double()
-    x, pos, edge_index, s = _graph(gen)
-    y = model(x, pos, edge_index, edge_scalars=s)
+    model, (x, pos, edge_index, s), y = _model_and_graph(name, gen)
     perm = torch.randperm(9, generator=gen)
     inverse = torch.argsort(perm)  # node k of the permuted graph is node perm[k]
     out = model(x[perm], pos[perm], inverse[edge_index], edge_scalars=s)
@@ -132,16 +131,12 @@ def test_steerable_linear_is_the_tensor_product_with_rescaled_weights(gen):
 
 
 def test_segnn_node_attributes_default_to_the_mean_of_the_edges(gen):
-    torch.manual_seed(0)
-    model = MODELS["segnn"]().double()
-    x, pos, edge_index, s = _graph(gen)
+    model, (x, pos, edge_index, s), y = _model_and_graph("segnn", gen)
     attr = sym.nn.scatter(model.attributes(pos[edge_index[0]] - pos[edge_index[1]]), edge_index[1], dim_size=9,
                           reduce="mean")
     attr[:, 0] = 1.0  # the 0e attribute is 1, not the mean of the edges' Y^0
-    assert torch.equal(model(x, pos, edge_index, edge_scalars=s), model(x, pos, edge_index, edge_scalars=s,
-                                                                         node_attr=attr))
-    assert not torch.allclose(model(x, pos, edge_index, edge_scalars=s, node_attr=2 * attr),
-                              model(x, pos, edge_index, edge_scalars=s))
+    assert torch.equal(y, model(x, pos, edge_index, edge_scalars=s, node_attr=attr))
+    assert not torch.allclose(model(x, pos, edge_index, edge_scalars=s, node_attr=2 * attr), y)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -171,24 +166,19 @@ def test_bad_input(name, gen):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_state_dict_round_trip(name, gen, tmp_path):
-    torch.manual_seed(0)
-    model = MODELS[name]().double()
-    x, pos, edge_index, s = _graph(gen)
+    model, (x, pos, edge_index, s), y = _model_and_graph(name, gen)
     torch.save(model.state_dict(), tmp_path / "m.pt")
     torch.manual_seed(1)
     other = MODELS[name]().double()
-    assert not torch.allclose(other(x, pos, edge_index, edge_scalars=s), model(x, pos, edge_index, edge_scalars=s))
+    assert not torch.allclose(other(x, pos, edge_index, edge_scalars=s), y)
     other.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
-    assert torch.equal(other(x, pos, edge_index, edge_scalars=s), model(x, pos, edge_index, edge_scalars=s))
+    assert torch.equal(other(x, pos, edge_index, edge_scalars=s), y)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_torch_compile(name, gen):
-    torch.manual_seed(0)
-    model = MODELS[name]()
-    x, pos, edge_index, s = (t.float() if t.is_floating_point() else t for t in _graph(gen))
-    eager = model(x, pos, edge_index, edge_scalars=s)
+    model, (x, pos, edge_index, s), eager = _model_and_graph(name, gen, torch.float32)
     out = torch.compile(model)(x, pos, edge_index, edge_scalars=s)
     assert torch.allclose(out, eager, atol=1e-5)
 
@@ -197,9 +187,6 @@ def test_torch_compile(name, gen):
 @pytest.mark.cuda
 @pytest.mark.parametrize("name", list(MODELS))
 def test_cuda_matches_cpu(name, gen):
-    torch.manual_seed(0)
-    model = MODELS[name]().double()
-    x, pos, edge_index, s = _graph(gen)
-    cpu = model(x, pos, edge_index, edge_scalars=s)
+    model, (x, pos, edge_index, s), cpu = _model_and_graph(name, gen)
     gpu = model.cuda()(x.cuda(), pos.cuda(), edge_index.cuda(), edge_scalars=s.cuda())
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-10)

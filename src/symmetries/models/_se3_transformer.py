@@ -19,13 +19,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..nn import IrrepsLinear, SphericalHarmonics
+from ..nn import IrrepsLinear
 from ..nn._graph_scatter import _scatter
 from ..nn._o3_gate import gate_for
 from ..o3 import Irreps
-from ._convolution import PointConvolution, hidden_irreps
-from ._geometric_graph import geometric_graph
-from ._tfn import edge_invariants
+from ._convolution import PointConvolution
+from ._tfn import TFN
 
 
 def head_index(irreps: Irreps, heads: int) -> torch.Tensor:
@@ -77,36 +76,16 @@ class SE3TransformerLayer(nn.Module):
         return self.gate(attended + self.self_interaction(h))
 
 
-class SE3Transformer(nn.Module):
+class SE3Transformer(TFN):
     r"""An SE(3)-Transformer: ``layers`` :class:`SE3TransformerLayer` with ``heads`` heads on
     hidden features (and keys) of ``channels`` x degrees ``0..l_max``, filters
-    :math:`Y^{0..l_{filter}}`, and a linear read-out to ``irreps_out``, per node.
-
-    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
-    edge_scalars [E, num_edge_scalars] | None) -> [N, irreps_out.dim]``. Equivariant under
-    rotations, reflections and translations and under permutations of the nodes.
+    :math:`Y^{0..l_{filter}}`, and a linear read-out to ``irreps_out``, per node; the
+    inputs and symmetries of :class:`~symmetries.models.TFN`.
     """
 
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4, heads: int = 2,
                  l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
-        super().__init__()
-        if layers < 1:
-            raise ValueError(f"SE3Transformer needs at least one layer, got {layers}")
-        self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
-        self.num_edge_scalars = num_edge_scalars
-        self.filter = SphericalHarmonics(l_max if l_filter is None else l_filter)
-        hidden = hidden_irreps(channels, l_max)
-        sizes = [self.irreps_in] + [hidden] * layers
-        self.layers = nn.ModuleList(
-            SE3TransformerLayer(a, b, hidden, self.filter.irreps_out, 1 + num_edge_scalars, heads, radial_hidden)
-            for a, b in zip(sizes[:-1], sizes[1:]))
-        self.readout = IrrepsLinear(hidden, self.irreps_out)
-
-    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None):
-        edge_index, vectors = geometric_graph(x, pos, edge_index, batch, edge_scalars, self.irreps_in,
-                                              self.num_edge_scalars)
-        edge_sh, invariants = self.filter(vectors), edge_invariants(vectors, edge_scalars)
-        h = x
-        for layer in self.layers:
-            h = layer(h, edge_index, edge_sh, invariants)
-        return self.readout(h)
+        nn.Module.__init__(self)
+        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars,
+                    lambda a, b, hidden, irreps_filter, k: SE3TransformerLayer(a, b, hidden, irreps_filter, k, heads,
+                                                                               radial_hidden))

@@ -60,14 +60,20 @@ class TFN(nn.Module):
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4,
                  l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
         super().__init__()
+        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars,
+                    lambda a, b, hidden, irreps_filter, k: TFNLayer(a, b, irreps_filter, k, radial_hidden))
+
+    def _build(self, irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars, make_layer):
+        """Filters, ``layers`` layers ``make_layer(irreps_in, irreps_out, hidden, irreps_filter,
+        num_invariants)`` and the read-out."""
         if layers < 1:
-            raise ValueError(f"TFN needs at least one layer, got {layers}")
+            raise ValueError(f"{type(self).__name__} needs at least one layer, got {layers}")
         self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
         self.num_edge_scalars = num_edge_scalars
         self.filter = SphericalHarmonics(l_max if l_filter is None else l_filter)
         hidden = hidden_irreps(channels, l_max)
         sizes = [self.irreps_in] + [hidden] * layers
-        self.layers = nn.ModuleList(TFNLayer(a, b, self.filter.irreps_out, 1 + num_edge_scalars, radial_hidden)
+        self.layers = nn.ModuleList(make_layer(a, b, hidden, self.filter.irreps_out, 1 + num_edge_scalars)
                                     for a, b in zip(sizes[:-1], sizes[1:]))
         self.readout = IrrepsLinear(hidden, self.irreps_out)
 
