@@ -137,6 +137,12 @@ def test_segnn_node_attributes_default_to_the_mean_of_the_edges(gen):
     attr[:, 0] = 1.0  # the 0e attribute is 1, not the mean of the edges' Y^0
     assert torch.equal(y, model(x, pos, edge_index, edge_scalars=s, node_attr=attr))
     assert not torch.allclose(model(x, pos, edge_index, edge_scalars=s, node_attr=2 * attr), y)
+    vel = torch.randn(9, 3, generator=gen, dtype=torch.float64)  # node vectors join the degrees >= 1
+    with_vel = attr + torch.cat([torch.zeros(9, 1, dtype=torch.float64), model.attributes(vel)[:, 1:]], 1)
+    assert torch.allclose(model(x, pos, edge_index, edge_scalars=s, node_vectors=vel),
+                          model(x, pos, edge_index, edge_scalars=s, node_attr=with_vel), atol=1e-12)
+    with pytest.raises(ValueError, match=r"node_vectors must have shape \[N=9, 3\]"):
+        model(x, pos, edge_index, edge_scalars=s, node_vectors=vel[:4])
 
 
 @pytest.mark.parametrize("name", list(MODELS))

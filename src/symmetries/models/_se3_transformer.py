@@ -67,11 +67,12 @@ class SE3TransformerLayer(nn.Module):
     def forward(self, h, edge_index, edge_sh, invariants):
         source, target = edge_index[0], edge_index[1]
         n, e = h.shape[0], source.shape[0]
-        key = self.key_linear(self.key(h[source], edge_sh, invariants))
+        sender = h[source]
+        key = self.key_linear(self.key(sender, edge_sh, invariants))
         products = self.query(h)[target] * key
         logits = products.new_zeros(e, self.heads).index_add(1, self._key_heads, products) * self.scale
         alpha = segment_softmax(logits, target, n)  # [E, heads]
-        value = self.value_linear(self.value(h[source], edge_sh, invariants))
+        value = self.value_linear(self.value(sender, edge_sh, invariants))
         attended = _scatter(alpha[:, self._value_heads] * value, target, 0, n, "sum")
         return self.gate(attended + self.self_interaction(h))
 

@@ -94,9 +94,10 @@ class SEGNN(nn.Module):
         num_edge_scalars: invariant edge features passed to ``forward``.
 
     ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
-    edge_scalars [E, num_edge_scalars] | None, node_attr [N, attr dim] | None) -> [N,
-    irreps_out.dim]``. ``node_attr`` defaults to the mean of each node's edge attributes with
-    its ``0e`` part set to 1 (so the steered maps on nodes start as ordinary linear maps;
+    edge_scalars [E, num_edge_scalars] | None, node_attr [N, attr dim] | None, node_vectors
+    [N, 3] | None) -> [N, irreps_out.dim]``. ``node_attr`` defaults to the mean of each node's
+    edge attributes, plus the harmonics of ``node_vectors`` (a velocity, say) when given, with
+    the ``0e`` part set to 1 (so the steered maps on nodes start as ordinary linear maps;
     larger attributes grow the features at every layer).
     Equivariant under rotations, reflections and translations of ``pos`` (with ``x``
     transformed by its irreps) and under permutations of the nodes.
@@ -119,13 +120,12 @@ class SEGNN(nn.Module):
         self.head1 = SteerableLinear(hidden, self.head_gate.irreps_in, attr)
         self.head2 = SteerableLinear(hidden, self.irreps_out, attr)
 
-    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None, node_attr=None):
+    def forward(self, x, pos, edge_index=None, batch=None, edge_scalars=None, node_attr=None, node_vectors=None):
         edge_index, vectors = geometric_graph(x, pos, edge_index, batch, edge_scalars, self.irreps_in,
                                               self.num_edge_scalars)
         edge_attr = self.attributes(vectors)
         if node_attr is None:
-            node_attr = scatter(edge_attr[:, 1:], edge_index[1], dim_size=x.shape[0], reduce="mean")
-            node_attr = torch.cat([torch.ones_like(node_attr[:, :1]), node_attr], 1)
+            node_attr = self._node_attributes(edge_attr, edge_index[1], x.shape[0], node_vectors)
         elif node_attr.shape != (x.shape[0], self.irreps_attr.dim):
             raise ValueError(f"node_attr must have shape [N={x.shape[0]}, {self.irreps_attr.dim}] "
                              f"({self.irreps_attr}), got {tuple(node_attr.shape)}")
@@ -133,3 +133,14 @@ class SEGNN(nn.Module):
         for layer in self.layers:
             h = layer(h, edge_index, edge_attr, node_attr, edge_scalars)
         return self.head2(self.head_gate(self.head1(h, node_attr)), node_attr)
+
+    def _node_attributes(self, edge_attr, target, n, node_vectors):
+        """The mean of each node's edge attributes, plus the harmonics of ``node_vectors``, with
+        the ``0e`` part set to 1."""
+        attr = scatter(edge_attr[:, 1:], target, dim_size=n, reduce="mean")
+        if node_vectors is not None:
+            if not torch.is_tensor(node_vectors) or node_vectors.shape != (n, 3):
+                raise ValueError(f"node_vectors must have shape [N={n}, 3], got "
+                                 f"{tuple(node_vectors.shape) if torch.is_tensor(node_vectors) else type(node_vectors).__name__}")
+            attr = attr + self.attributes(node_vectors)[:, 1:]
+        return torch.cat([torch.ones_like(attr[:, :1]), attr], 1)

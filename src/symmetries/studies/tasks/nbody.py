@@ -136,11 +136,8 @@ class NBodySEGNN(nn.Module):
         b, m, _ = pos.shape
         edge_index, cc, vectors = _complete_graph(pos, charges)
         x = torch.cat([pos - pos.mean(1, keepdim=True), vel, vel.norm(dim=-1, keepdim=True)], -1).reshape(b * m, 7)
-        harmonics = self.net.attributes
-        node_attr = harmonics(vectors).view(b, m, m - 1, -1).mean(2) + harmonics(vel)
-        node_attr = torch.cat([torch.ones_like(node_attr[..., :1]), node_attr[..., 1:]], -1)
         scalars = torch.cat([vectors.norm(dim=-1, keepdim=True), cc], -1)
-        out = self.net(x, pos.reshape(b * m, 3), edge_index, edge_scalars=scalars, node_attr=node_attr.reshape(b * m, -1))
+        out = self.net(x, pos.reshape(b * m, 3), edge_index, edge_scalars=scalars, node_vectors=vel.reshape(b * m, 3))
         return pos + out.view(b, m, 3)
 
 
