@@ -3,6 +3,7 @@
 Cases (issue 3):
   channel-wise  32x0e+32x1o+32x2e (x) 0e+1o+2e -> same, 11 'uvu' paths, per-sample weights
   fully connected  the same irreps, all 'uvw' paths, shared weights
+  fully connected  the same, per-sample weights (a point convolution's, 184 MB at batch 4096)
 Batch 4096 (1024 with --quick), float32, forward (no grad) and forward+backward (grads of
 both inputs and the weights), ours and e3nn timed in interleaved rounds (best of each).
 Reports the ratio e3nn / ours and the FLOP rate of our forward against this machine's
@@ -101,7 +102,7 @@ def our_flops(tp, batch):
         weights = sum(2 * batch * tp.irreps_in1[blk].ir.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
                       for blk in g.blocks1) if g.mode == "uvw" else 0
         rows = tp._row_plans.get(gi)
-        if rows and tp.shared_weights and available(probe) and worth_generating(len(rows.terms), batch):
+        if rows and available(probe) and worth_generating(len(rows.terms), batch):
             # the weight GEMMs, then one multiply-add per nonzero (k, r) pair
             total += weights + 2 * batch * g.mul * len({(k, r) for _, k, r, _ in rows.terms})
             continue
@@ -159,6 +160,10 @@ def main():
         "fully connected uvw, shared weights": (
             lambda: FullyConnectedTensorProduct(irreps, sh, irreps),
             (lambda: e3o3.FullyConnectedTensorProduct(IRREPS, SH, IRREPS)) if e3o3 else None, False),
+        "fully connected uvw, per-sample weights": (
+            lambda: FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False),
+            (lambda: e3o3.FullyConnectedTensorProduct(IRREPS, SH, IRREPS, shared_weights=False)) if e3o3 else None,
+            True),
     }
     for name, (make_ours, make_theirs, per_sample) in cases.items():
         ours = make_ours()

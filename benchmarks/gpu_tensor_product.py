@@ -97,23 +97,26 @@ def equivariance_error(tp, x1, x2, w):
     return worst
 
 
-def fully_connected(device, e3o3, run, repeats, batch=50000):
-    """The fully connected ('uvw', shared weights) product of the same irreps with sh(l<=2), all
-    paths to 128x0e+128x1o+128x2e: ours against e3nn, printed and returned as ms."""
+def fully_connected(device, e3o3, run, repeats, irreps, shared, batch=50000):
+    """The fully connected ('uvw') product ``irreps`` x sh(l<=2) -> ``irreps``, all paths, with
+    shared or per-sample weights: ours against e3nn, printed and returned as ms."""
     from symmetries.nn import FullyConnectedTensorProduct
 
     sh = Irreps.spherical_harmonics(2)
-    ours = FullyConnectedTensorProduct(IRREPS_IN, sh, IRREPS_IN).to(device)
-    x1, x2 = IRREPS_IN.randn(batch, -1, device=device), sh.randn(batch, -1, device=device)
-    rows = {"symmetries": fwd_and_fwdbwd(ours, (x1, x2), run, repeats)}
-    result = {"batch": batch, "irreps": f"{IRREPS_IN} x {sh} -> {IRREPS_IN}"}
+    ours = FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=shared).to(device)
+    x1, x2 = irreps.randn(batch, -1, device=device), sh.randn(batch, -1, device=device)
+    args = (x1, x2) if shared else (x1, x2, torch.randn(batch, ours.weight_numel, device=device))
+    rows = {"symmetries": fwd_and_fwdbwd(ours, args, run, repeats)}
+    result = {"batch": batch, "irreps": f"{irreps} x {sh} -> {irreps}", "shared_weights": shared}
     if e3o3 is not None:
-        theirs = e3o3.FullyConnectedTensorProduct(str(IRREPS_IN), str(sh), str(IRREPS_IN)).to(device)
-        rows["e3nn 0.6 eager"] = fwd_and_fwdbwd(theirs, (x1, x2), run, repeats)
+        theirs = e3o3.FullyConnectedTensorProduct(str(irreps), str(sh), str(irreps), shared_weights=shared).to(device)
+        rows["e3nn 0.6 eager"] = fwd_and_fwdbwd(theirs, args, run, repeats)
         with torch.no_grad():
-            ref = theirs(x1, x2)
-            result["max_rel_diff_vs_e3nn"] = float((ours(x1, x2, theirs.weight) - ref).abs().max() / ref.abs().max())
-    print(f"# fully connected uvw, shared weights, {result['irreps']}, {batch} samples, float32")
+            ref = theirs(*args)
+            w = theirs.weight if shared else args[2]
+            result["max_rel_diff_vs_e3nn"] = float((ours(x1, x2, w) - ref).abs().max() / ref.abs().max())
+    kind = "shared" if shared else "per-sample"
+    print(f"# fully connected uvw, {kind} weights, {result['irreps']}, {batch} samples, float32")
     base = rows.get("e3nn 0.6 eager")
     for name, (f, fb) in rows.items():
         ratio = f"{base[0] / f:11.1f} {base[1] / fb:11.1f}" if base else ""
@@ -191,7 +194,9 @@ def main():
             print(f"{key}: {report[key]:.3g}")
     report["rows_ms"] = {k: {"fwd": v[0], "fwd_bwd": v[1]} for k, v in rows.items()}
     if device.type == "cuda":
-        report["fully_connected"] = fully_connected(device, e3o3, run, repeats)
+        report["fully_connected"] = fully_connected(device, e3o3, run, repeats, IRREPS_IN, True)
+        report["fully_connected_per_sample"] = fully_connected(
+            device, e3o3, run, repeats, Irreps("32x0e + 32x1o + 32x2e"), False)  # weights: 2.3 GB
     os.makedirs(args.out, exist_ok=True)
     name = "tensor_product_gpu.json" if device.type == "cuda" else "tensor_product_gpu_quick_cpu.json"
     with open(os.path.join(args.out, name), "w") as f:

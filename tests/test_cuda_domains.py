@@ -47,6 +47,25 @@ def test_tensor_product_cuda():
     sym.assert_equivariant(lambda x: gpu(*x), Pair(), act_in.rep, (x1.cuda(), x2.cuda()), n_samples=16)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_fully_connected_per_sample_weights_cuda(dtype):
+    """A point convolution's 'uvw' product (per-edge weights, batched products on views of the
+    weights): values and gradients of both inputs and the weights equal the CPU's."""
+    irreps, sh = sym.o3.Irreps("8x0e + 8x1o + 4x2e"), sym.o3.Irreps("0e + 1o + 2e")
+    tp = sym.nn.FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).to(dtype)
+    g = torch.Generator().manual_seed(0)
+    inputs = [irreps.randn(64, -1, generator=g, dtype=dtype), sh.randn(64, -1, generator=g, dtype=dtype),
+              torch.randn(64, tp.weight_numel, generator=g, dtype=dtype)]
+    results = []
+    for device in ("cpu", "cuda"):
+        leaves = [t.to(device).requires_grad_() for t in inputs]
+        out = tp.to(device)(*leaves)
+        results.append([out] + list(torch.autograd.grad(out.pow(2).sum(), leaves)))
+    tol = 1e-10 if dtype == torch.float64 else 1e-4
+    for cpu, gpu in zip(*results):
+        assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.abs().max()))
+
+
 def test_egnn_cuda():
     from symmetries.actions import Euclidean, PointCloudAction
 

@@ -342,6 +342,78 @@ def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
     assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), inputs)
 
 
+def _per_sample_products():
+    """'uvw' products with per-sample weights: several groups (output multiplicities 2, 3, 1),
+    a second-input irrep with two copies (v > 1), and 'uvw' beside 'uvu' paths that skip input
+    blocks (so neither every input component nor every weight belongs to the 'uvw' group)."""
+    return [FullyConnectedTensorProduct("3x0e + 2x1o + 2x2e", "2x0e + 1o + 2e", "2x0e + 3x1o + 1x1e + 2x2e",
+                                        shared_weights=False),
+            _mixed_product(False)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("which", [0, 1])
+def test_fully_connected_per_sample_loops_match_batched_products(monkeypatch, which, dtype):
+    """'uvw' groups with per-sample weights: the loops generated for the group (weights read
+    once per sample) against the batched products on views of the weights, values and the
+    gradients of both inputs and the weights."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+
+    tp = _per_sample_products()[which].to(dtype)
+    n = 37
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
+    w = torch.randn(n, tp.weight_numel, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    results = []
+    for threshold in (0, 10 ** 9):
+        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
+        leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
+        out = tp(*leaves)
+        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+    for a, b in zip(*results):
+        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+
+
+def test_fully_connected_per_sample_loops_second_derivatives(monkeypatch):
+    """A potential differentiates its per-edge 'uvw' convolution twice: exact through the loops."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+
+    monkeypatch.setattr(generated, "MIN_BATCH", 0)
+    tp = _per_sample_products()[0].double()
+    x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 3, torch.float64)
+    w = torch.randn(3, tp.weight_numel, dtype=torch.float64)
+    inputs = [t.clone().requires_grad_() for t in (x1, x2, w)]
+    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), inputs)
+
+
+def test_fully_connected_per_sample_loops_match_e3nn(monkeypatch, e3nn_o3):
+    """At a batch where the generated loops run by default: e3nn 0.6's FullyConnectedTensorProduct
+    with per-sample weights, the same weights, to float64 rounding; gradients against ours
+    through the batched products."""
+    pytest.importorskip("numba")
+    import symmetries.nn._o3_tp_generated as generated
+
+    irreps, sh = "4x0e + 3x1o + 2x2e", "0e + 1o + 2e"
+    ours = FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).double()
+    theirs = e3nn_o3.FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).double()
+    n = generated.MIN_BATCH
+    x1, x2 = _pair(ours.irreps_in1, ours.irreps_in2, n, torch.float64)
+    w = torch.randn(n, ours.weight_numel, dtype=torch.float64)
+    assert ours._compiled_rows(0, x1, w)
+    leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
+    out = ours(*leaves)
+    ref = theirs(x1, x2, w)
+    assert (out - ref).abs().max() <= 1e-12 * float(ref.abs().max())
+    grads = torch.autograd.grad(out.pow(2).sum(), leaves)
+    monkeypatch.setattr(generated, "MIN_BATCH", 10 ** 9)
+    slow = [t.clone().requires_grad_() for t in (x1, x2, w)]
+    expected = torch.autograd.grad(ours(*slow).pow(2).sum(), slow)
+    for a, b in zip(grads, expected):
+        assert (a - b).abs().max() <= 1e-12 * max(1.0, float(b.abs().max()))
+
+
 @pytest.mark.parametrize("kernel", ["numba", "generated"])
 def test_gradient_of_second_input_components_no_path_reads_is_zero(monkeypatch, kernel):
     """Where no path reads the second input's last block, its gradient is exactly zero (the

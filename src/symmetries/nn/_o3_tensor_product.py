@@ -15,7 +15,8 @@ Computation. Paths are grouped by (mode, output multiplicity M); each group is t
 matrix products, whatever its number of paths, with channels last (contiguous):
 
 1. weights on the first input, :math:`X_{b, r, w}` for rows :math:`r = (p, v, i)` (a
-   broadcast product for ``uvu``, one GEMM per input block for ``uvw``);
+   broadcast product for ``uvu``, one GEMM per input block for ``uvw``, or with per-sample
+   weights one batched product per path on views of them, never a copy);
 2. the second input against all 3j symbols at once, :math:`A_{b, k, r} = \sum_J y_{bJ}
    \hat C_{J, k, r}`, one GEMM (the normalization sits inside :math:`\hat C`);
 3. one batched product :math:`Z_b = A_b X_b`, ``(K, D) @ (D, M)``, which also sums the
@@ -24,7 +25,8 @@ matrix products, whatever its number of paths, with channels last (contiguous):
 Faster kernels replace steps 2-3 where they apply: for channel-wise groups (second input of
 multiplicity 1) the loops over the nonzero 3j terms (:mod:`._o3_tp_numba`, generated per
 plan for large batches by :mod:`._o3_tp_generated`; Triton on CUDA), and for ``uvw`` groups
-with shared weights on the CPU, loops generated for the group's terms (:mod:`._o3_tp_rows`).
+on the CPU, loops generated for the group's terms (:mod:`._o3_tp_rows` for shared weights,
+:mod:`._o3_tp_per_sample` for per-sample weights, which streams each sample's weights once).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ._o3_tp_layout import cg_by_output, channelwise_plan, dense_cg, with_terms
 from .._compiled import available as compiled_available
 from .._compiled import installed
 from . import _o3_tp_generated as generated
+from ._o3_tp_per_sample import Mixing, PerSampleRowProduct, per_sample_rows
 from ._o3_tp_rows import RowProduct, mixed_rows, row_plan
 from ._o3_tp_sparse import SparseChannelwiseProduct
 from ._o3_util import as_batch, check_irreps_input
@@ -172,7 +175,7 @@ class TensorProduct(nn.Module):
         for ins in self.instructions:
             offsets.append(o)
             o += math.prod(ins.path_shape)
-        self._plans, self._row_plans, keys = {}, {}, []
+        self._plans, self._row_plans, self._mixings, keys = {}, {}, {}, []
         for ins in self.instructions:
             key = (ins.connection_mode, self.irreps_out[ins.i_out].mul)
             if key not in keys:
@@ -209,6 +212,7 @@ class TensorProduct(nn.Module):
                 per_block = [sum(1 for i, _, _ in rows if self.instructions[i].i_in1 == blk) for blk in blocks]
                 self._row_plans[gi] = row_plan(getattr(self, f"_cg{gi}"), mul, per_block,
                                                [self.irreps_out[io].ir.dim for io in outs])
+                self._mixings[gi] = self._mixing(paths, blocks, offsets)
             self._groups.append(_Group(mode, mul, tuple(paths), tuple(outs), tuple(blocks), len(rows), K))
         self._dims1 = [mi.dim for mi in self.irreps_in1]
 
@@ -231,6 +235,17 @@ class TensorProduct(nn.Module):
         row_w = torch.tensor([pv.index((i, v)) for i, v, c in rows])
         self.register_buffer(f"_rowx{gi}", row_x, persistent=False)
         self.register_buffer(f"_roww{gi}", row_w, persistent=False)
+
+    def _mixing(self, paths, blocks, offsets) -> Mixing:
+        """Where a ``uvw`` group's rows come from, for per-sample weights."""
+        starts = [0]
+        for mi in self.irreps_in1:
+            starts.append(starts[-1] + mi.dim)
+        per_block = tuple(
+            (starts[blk], self.irreps_in1[blk].ir.dim, self.irreps_in1[blk].mul,
+             tuple((i, offsets[i], self.instructions[i].path_shape[1]) for i in paths if self.instructions[i].i_in1 == blk))
+            for blk in blocks)
+        return Mixing(per_block, tuple(math.prod(ins.path_shape) for ins in self.instructions))
 
     def _index_uvw(self, gi, mul, paths, blocks, offsets):
         """Per input block: a weight index ``(u, (p, v, w))`` gathering the paths' weights."""
@@ -264,8 +279,11 @@ class TensorProduct(nn.Module):
             if getattr(kernel, "irreps_layout", False):
                 Z = kernel.apply(x1, w, x2, cg, plan)
             elif g.mode == "uvw" and self._compiled_rows(gi, x1, w):
-                xts, Ws, dims = self._uvw_operands(gi, g, x1_blocks, w, B)
-                Z = RowProduct.apply(x2, cg, self._row_plans[gi], dims, *xts, *Ws)
+                if w.dim() == 1:
+                    xts, Ws, dims = self._uvw_operands(gi, g, x1_blocks, w, B)
+                    Z = RowProduct.apply(x2, cg, self._row_plans[gi], dims, *xts, *Ws)
+                else:
+                    Z = PerSampleRowProduct.apply(x1, w, x2, cg, self._row_plans[gi], self._mixings[gi])
             if Z is not None:
                 if len(self._groups) == 1 and list(g.outs) == list(range(len(self.irreps_out))):
                     return Z.reshape(batch + (self.irreps_out.dim,))
@@ -302,23 +320,19 @@ class TensorProduct(nn.Module):
 
     def _uvw_input(self, gi, g, x1_blocks, w, B):
         r""":math:`X_{b, (c, p, v), w} = \sum_u x_{b, u, c} W_{p, u, v, w}`, ``(B, D, M)``: one GEMM per
-        block (shared weights), or one batched product per block (per-sample weights)."""
+        block (shared weights), or one batched product per path on views of the per-sample weights."""
         if w.dim() == 1:
-            parts = [x.view(B, x.shape[1] // g.mul, g.mul) for x in self._uvw_rows(gi, g, x1_blocks, w, B)]
-            return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        parts = []
-        for blk in g.blocks1:
-            mul1, ir1 = self.irreps_in1[blk]
-            W = w.index_select(-1, getattr(self, f"_widx{gi}_{blk}")).unflatten(-1, (mul1, -1))  # ([B,] U, sum V*M)
-            Xs = torch.matmul(x1_blocks[blk].view(B, mul1, ir1.dim).transpose(1, 2), W)  # (B, c, sum V*M)
-            parts.append(Xs.reshape(B, Xs.shape[1] * (Xs.shape[2] // g.mul), g.mul))
+            rows = self._uvw_rows(gi, g, x1_blocks, w, B)
+        else:
+            mixing = self._mixings[gi]
+            rows = per_sample_rows([x1_blocks[blk] for blk in g.blocks1], mixing.weight_views(w), mixing, B)
+        parts = [X.view(B, X.shape[1] // g.mul, g.mul) for X in rows]
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
     def _compiled_rows(self, gi, x1, w) -> bool:
-        """Whether ``uvw`` group ``gi`` runs its 3j contraction as generated loops: shared
-        weights, a large CPU batch, not too many terms, numba installed, not tracing for
-        ``torch.compile``."""
-        return (w.dim() == 1 and generated.worth_generating(len(self._row_plans[gi].terms), x1.shape[0])
+        """Whether ``uvw`` group ``gi`` runs as generated loops: a large CPU batch, not too many
+        terms, numba installed, not tracing for ``torch.compile``."""
+        return (generated.worth_generating(len(self._row_plans[gi].terms), x1.shape[0])
                 and compiled_available(x1) and not torch.compiler.is_compiling())
 
     def _uvw_operands(self, gi, g, x1_blocks, w, B):
