@@ -122,10 +122,10 @@ def test_steerable_linear_is_the_tensor_product_with_rescaled_weights(gen):
     lin = SteerableLinear("3x0e + 2x1o", "4x0e + 2x1o", "0e + 1o").double()
     tp = sym.nn.FullyConnectedTensorProduct("3x0e + 2x1o", "0e + 1o", "4x0e + 2x1o").double()
     # fan-in of each output: 0e <- 3x0e (x) 0e and 2x1o (x) 1o: 5; 1o <- 3x0e (x) 1o and 2x1o (x) 0e: 5
-    assert torch.allclose(lin._scale, torch.full_like(lin._scale, 5 ** -0.5))
-    assert float(lin.weight.std()) < 0.7  # stored at the scale of the fan-in, not N(0, 1)
+    assert torch.allclose(lin.tp._fan_in_scale, torch.full_like(lin.tp._fan_in_scale, 5 ** -0.5))
+    assert float(lin.tp.weight.std()) < 0.7  # stored at the scale of the fan-in, not N(0, 1)
     with torch.no_grad():
-        tp.weight.copy_(lin.weight * 5 ** 0.5)
+        tp.weight.copy_(lin.tp.weight * 5 ** 0.5)
     x, a = Irreps("3x0e + 2x1o").randn(6, generator=gen, dtype=torch.float64), Irreps("0e + 1o").randn(6, generator=gen, dtype=torch.float64)
     assert torch.allclose(lin(x, a), tp(x, a), atol=1e-12)  # bias is zero at initialization
 

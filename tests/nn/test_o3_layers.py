@@ -168,3 +168,61 @@ def test_cross_check_gate(e3nn):
     x = _x(ours.irreps_in, n=20)
     # e3nn estimates the second moment by Monte Carlo, we integrate it: agree to ~1e-3
     assert torch.allclose(ours(x), theirs(x), rtol=3e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda scale: IrrepsLinear("3x0e + 2x1o + 1x0e", "4x0e + 2x1o + 1x2e", biases=True, weight_scale=scale),
+    lambda scale: sym.nn.FullyConnectedTensorProduct("3x0e + 2x1o", "0e + 1o", "4x0e + 2x1o + 1x1e", weight_scale=scale),
+    lambda scale: sym.nn.TensorProduct("3x0e + 2x1o", "2x0e + 1o", "3x0e + 2x1o + 3x1o",
+                                       [(0, 0, 0, "uvu"), (1, 1, 0, "uvw"), (1, 0, 1, "uvu"), (0, 1, 2, "uvw")],
+                                       weight_scale=scale),
+], ids=["linear", "fully-connected", "mixed-modes"])
+def test_fan_in_weight_scale_is_the_same_function_and_takes_linear_sized_steps(make):
+    """weight_scale='fan_in' holds theta = W / sqrt(n): from the same seed theta is the 'unit'
+    module's W times 1/sqrt(fan-in) (of each weight's output block), both modules give the same
+    outputs, and one Adam step moves the function's W 1/scale times further (Adam's first
+    step moves every parameter by about lr)."""
+    torch.manual_seed(0)
+    unit = make("unit").double()
+    torch.manual_seed(0)
+    fan = make("fan_in").double()
+    ratio = (fan.weight / unit.weight).detach()
+    fan_in = (ratio ** -2).round()  # initialised in float32: the ratio is 1/sqrt(n) to rounding
+    assert torch.allclose(ratio, fan_in ** -0.5, rtol=1e-6, atol=0)
+    assert len(fan_in.unique()) > 1 and bool((fan_in > 1).all())  # several fan-ins, each above 1
+    ratio = fan_in ** -0.5
+    with torch.no_grad():  # the same W in float64, so the outputs agree to float64 rounding
+        fan.weight.copy_(unit.weight * ratio)
+    g = torch.Generator().manual_seed(1)
+    if isinstance(unit, IrrepsLinear):
+        inputs = (unit.irreps_in.randn(7, -1, generator=g, dtype=torch.float64),)
+    else:
+        inputs = (unit.irreps_in1.randn(7, -1, generator=g, dtype=torch.float64),
+                  unit.irreps_in2.randn(7, -1, generator=g, dtype=torch.float64))
+    assert torch.allclose(fan(*inputs), unit(*inputs), atol=1e-12, rtol=0)
+    steps = []
+    for m in (unit, fan):
+        before = m.weight.detach().clone()
+        opt = torch.optim.Adam([m.weight], lr=1e-3, eps=1e-30)
+        m(*inputs).pow(2).sum().backward()
+        opt.step()
+        steps.append(m.weight.detach() - before)
+    w_step_unit, w_step_fan = steps[0], steps[1] / ratio  # the change of W = theta / scale
+    assert torch.allclose(w_step_fan * ratio, w_step_unit, rtol=1e-9, atol=0)
+
+
+def test_fan_in_weight_scale_bad_input():
+    with pytest.raises(ValueError, match="weight_scale must be 'unit' or 'fan_in', got 'path'"):
+        IrrepsLinear("2x0e", "2x0e", weight_scale="path")
+    with pytest.raises(ValueError, match="weight_scale must be 'unit' or 'fan_in'"):
+        sym.nn.FullyConnectedTensorProduct("2x0e", "0e", "2x0e", weight_scale="element")
+    with pytest.raises(ValueError, match="needs internal_weights=True"):
+        sym.nn.FullyConnectedTensorProduct("2x0e", "0e", "2x0e", shared_weights=False, weight_scale="fan_in")
+    tp = sym.nn.FullyConnectedTensorProduct("2x0e + 1x1o", "0e + 1o", "2x0e + 1x1o", weight_scale="fan_in")
+    assert "weight_scale='fan_in'" in repr(tp)
+    state = tp.state_dict()
+    assert set(state) == {"weight"}  # the scale is rebuilt, not saved
+    again = sym.nn.FullyConnectedTensorProduct("2x0e + 1x1o", "0e + 1o", "2x0e + 1x1o", weight_scale="fan_in")
+    again.load_state_dict(state)
+    x1, x2 = Irreps("2x0e + 1x1o").randn(3, -1), Irreps("0e + 1o").randn(3, -1)
+    assert torch.equal(again(x1, x2), tp(x1, x2))

@@ -16,7 +16,6 @@ and :math:`a_i` on nodes (by default the mean of its edges' :math:`a_{ij}` with
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -32,29 +31,21 @@ class SteerableLinear(nn.Module):
     :math:`W_a h + b`, a fully connected tensor product with the attribute :math:`a`
     and a bias on the ``0e`` outputs.
 
-    The weights are stored at the scale of their fan-in, :math:`\theta = W / \sqrt{n_{in}}`
-    with :math:`W \sim N(0, 1)` (e3nn-jax's "path" gradient normalization): the layer
-    computes the same function as the tensor product, but an optimizer like Adam moves
-    :math:`\theta` at the pace it moves an ``nn.Linear``, not :math:`\sqrt{n_{in}}` times slower."""
+    The tensor product holds its weights at the scale of their fan-in
+    (``weight_scale='fan_in'``): the same function, but an optimizer like Adam moves them at
+    the pace it moves an ``nn.Linear``'s, not :math:`\sqrt{n_{in}}` times slower."""
 
     def __init__(self, irreps_in, irreps_out, irreps_attr):
         super().__init__()
-        self.tp = FullyConnectedTensorProduct(irreps_in, irreps_attr, irreps_out, internal_weights=False)
+        self.tp = FullyConnectedTensorProduct(irreps_in, irreps_attr, irreps_out, weight_scale="fan_in")
         self.irreps_out = self.tp.irreps_out
-        fan_in = [0] * len(self.irreps_out)
-        for ins in self.tp.instructions:
-            fan_in[ins.i_out] += ins.path_shape[0] * ins.path_shape[1]
-        scale = torch.cat([torch.full((math.prod(ins.path_shape),), fan_in[ins.i_out] ** -0.5)
-                           for ins in self.tp.instructions] or [torch.zeros(0)])
-        self.register_buffer("_scale", scale, persistent=False)
-        self.weight = nn.Parameter(torch.randn(self.tp.weight_numel) * scale)
         scalar = [sl for (_, ir), sl in zip(self.irreps_out, self.irreps_out.slices()) if ir == Irrep("0e")]
         index = torch.cat([torch.arange(sl.start, sl.stop) for sl in scalar] or [torch.zeros(0, dtype=torch.long)])
         self.bias = nn.Parameter(torch.zeros(len(index)))
         self.register_buffer("_bias_index", index, persistent=False)
 
     def forward(self, h, a):
-        out = self.tp(h, a, self.weight / self._scale.to(self.weight.dtype))
+        out = self.tp(h, a)
         return out.index_add(-1, self._bias_index, self.bias.to(out.dtype).expand(out.shape[:-1] + self.bias.shape))
 
 

@@ -27,18 +27,25 @@ class IrrepsLinear(nn.Module):
         irreps_in, irreps_out: irreps; an output irrep absent from the input gets zeros
             (plus its bias, if scalar).
         biases: learn a bias for the ``0e`` outputs (initialised to zero).
+        weight_scale: ``'unit'`` (default, e3nn 0.6): ``weight`` is :math:`W \sim N(0, 1)` and
+            the forward divides by :math:`\sqrt{n}`, the output block's fan-in. ``'fan_in'``:
+            ``weight`` is :math:`\theta = W / \sqrt{n}` and the forward uses it as it is: the
+            same function of :math:`W`, but Adam changes the output at the pace it changes an
+            ``nn.Linear``'s, not :math:`\sqrt{n}` times slower.
 
     ``weight``: flat ``(weight_numel,)``, the concatenation over paths ``(i_in, i_out)`` (input
-    index major) of ``(mul_in, mul_out)`` blocks, initialised N(0, 1) -- as in e3nn 0.6.
+    index major) of ``(mul_in, mul_out)`` blocks -- e3nn 0.6's layout.
     """
 
-    def __init__(self, irreps_in, irreps_out, biases: bool = False):
+    def __init__(self, irreps_in, irreps_out, biases: bool = False, weight_scale: str = "unit"):
         super().__init__()
         self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
         self.paths = [(i, o) for i, (_, ir_i) in enumerate(self.irreps_in)
                       for o, (_, ir_o) in enumerate(self.irreps_out) if ir_i == ir_o]
         self.weight_numel = sum(self.irreps_in[i].mul * self.irreps_out[o].mul for i, o in self.paths)
-        self.weight = nn.Parameter(torch.randn(self.weight_numel))
+        if weight_scale not in ("unit", "fan_in"):
+            raise ValueError(f"weight_scale must be 'unit' or 'fan_in', got {weight_scale!r}")
+        self.weight_scale = weight_scale
         scalars = [o for o, (mul, ir) in enumerate(self.irreps_out) if ir.is_scalar()]
         self.bias_numel = sum(self.irreps_out[o].mul for o in scalars) if biases else 0
         if biases:
@@ -59,6 +66,11 @@ class IrrepsLinear(nn.Module):
                 b, bias_offset = bias_offset, bias_offset + mul
             self._plan.append((ins, fan_in, b))
         self._slices_in = self.irreps_in.slices()
+        w = torch.randn(self.weight_numel)
+        if weight_scale == "fan_in" and self.paths:  # each path's block at 1 / sqrt(its output's fan-in)
+            w = w * torch.cat([torch.full((self.irreps_in[i].mul * self.irreps_out[o].mul,), self._plan[o][1] ** -0.5)
+                               for i, o in self.paths])
+        self.weight = nn.Parameter(w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_irreps_input(self.irreps_in, x, "input")
@@ -72,7 +84,9 @@ class IrrepsLinear(nn.Module):
             d = ir_o.dim
             if ins:
                 W = torch.cat([w[off:off + self.irreps_in[i].mul * mul_o].view(self.irreps_in[i].mul, mul_o)
-                               for i, off in ins], dim=0) * (1.0 / math.sqrt(fan_in))
+                               for i, off in ins], dim=0)
+                if self.weight_scale == "unit":
+                    W = W * (1.0 / math.sqrt(fan_in))
                 xs = [x[:, self._slices_in[i]].view(B, self.irreps_in[i].mul, d) for i, _ in ins]
                 xs = torch.cat(xs, dim=1) if len(xs) > 1 else xs[0]
                 if d == 1:
@@ -88,4 +102,5 @@ class IrrepsLinear(nn.Module):
         return out.reshape(batch + (self.irreps_out.dim,))
 
     def extra_repr(self):
-        return f"{self.irreps_in} -> {self.irreps_out}, weight_numel={self.weight_numel}, biases={self.bias is not None}"
+        return (f"{self.irreps_in} -> {self.irreps_out}, weight_numel={self.weight_numel}, biases={self.bias is not None}"
+                + (f", weight_scale={self.weight_scale!r}" if self.weight_scale != "unit" else ""))

@@ -86,6 +86,13 @@ class TensorProduct(nn.Module):
         internal_weights: keep the weights as a parameter (default: when ``shared_weights``).
         shared_weights: one weight vector for the batch (``True``) or one per sample (``False``,
             passed to ``forward``; per-edge weights in message passing).
+        weight_scale: how the internal weights are held. ``'unit'`` (default, e3nn 0.6): the
+            parameter is :math:`W \sim N(0, 1)` and the normalization sits in the forward.
+            ``'fan_in'``: the parameter is :math:`\theta = W / \sqrt{n}`, with :math:`n` the
+            fan-in of the path's output block (the sum over its paths of ``mul1 * mul2``, or
+            ``mul2`` for ``'uvu'``): the same function of :math:`W`, but Adam, which moves each
+            parameter by about its learning rate, then changes the output at the pace of an
+            ``nn.Linear`` of that fan-in, not :math:`\sqrt{n}` times slower.
 
     Shapes: ``x1 (..., irreps_in1.dim)``, ``x2 (..., irreps_in2.dim)``, ``weight
     (weight_numel,)`` or ``(..., weight_numel)`` -> ``(..., irreps_out.dim)``; leading
@@ -94,7 +101,8 @@ class TensorProduct(nn.Module):
 
     def __init__(self, irreps_in1, irreps_in2, irreps_out, instructions, in1_var=None, in2_var=None, out_var=None,
                  irrep_normalization: str = "component", path_normalization: str = "element",
-                 internal_weights: bool | None = None, shared_weights: bool | None = None):
+                 internal_weights: bool | None = None, shared_weights: bool | None = None,
+                 weight_scale: str = "unit"):
         super().__init__()
         self.irreps_in1, self.irreps_in2, self.irreps_out = Irreps(irreps_in1), Irreps(irreps_in2), Irreps(irreps_out)
         if irrep_normalization not in ("component", "norm", "none"):
@@ -109,8 +117,17 @@ class TensorProduct(nn.Module):
         self.weight_numel = sum(math.prod(ins.path_shape) for ins in self.instructions)
         alphas = self._normalization(in1_var, in2_var, out_var, irrep_normalization, path_normalization)
         self._build(alphas)
+        if weight_scale not in ("unit", "fan_in"):
+            raise ValueError(f"weight_scale must be 'unit' or 'fan_in', got {weight_scale!r}")
+        if weight_scale == "fan_in" and not self.internal_weights:
+            raise ValueError("weight_scale='fan_in' rescales the module's own weights: it needs internal_weights=True")
+        self.weight_scale = weight_scale
+        # per weight, 1 / sqrt(fan-in of its output block): the parameter is W times this
+        self.register_buffer("_fan_in_scale", self._inverse_sqrt_fan_in() if weight_scale == "fan_in" else None,
+                             persistent=False)
         if self.internal_weights and self.weight_numel > 0:
-            self.weight = nn.Parameter(torch.randn(self.weight_numel))
+            w = torch.randn(self.weight_numel)
+            self.weight = nn.Parameter((w * self._fan_in_scale).to(w.dtype) if self._fan_in_scale is not None else w)
         else:
             self.register_parameter("weight", None)
 
@@ -139,6 +156,19 @@ class TensorProduct(nn.Module):
         shape = (mul1, mul2, mulo) if mode == "uvw" else (mul1, mul2)
         return Instruction(i1, i2, io, mode, True, path_weight, shape)
 
+    @staticmethod
+    def _num_elements(ins) -> int:
+        """The channels feeding one output channel through path ``ins``."""
+        return ins.path_shape[0] * ins.path_shape[1] if ins.connection_mode == "uvw" else ins.path_shape[1]
+
+    def _inverse_sqrt_fan_in(self) -> torch.Tensor:
+        """``(weight_numel,)``: each weight's :math:`1 / \sqrt{n}`, with :math:`n` the fan-in of its output block."""
+        fan_in = [0] * len(self.irreps_out)
+        for ins in self.instructions:
+            fan_in[ins.i_out] += self._num_elements(ins)
+        return torch.cat([torch.full((math.prod(ins.path_shape),), fan_in[ins.i_out] ** -0.5, dtype=torch.float64)
+                          for ins in self.instructions] or [torch.zeros(0, dtype=torch.float64)])
+
     def _normalization(self, in1_var, in2_var, out_var, irrep_norm, path_norm) -> list[float]:
         def variances(v, irreps, name):
             v = [1.0] * len(irreps) if v is None else [float(a) for a in v]
@@ -150,18 +180,15 @@ class TensorProduct(nn.Module):
         v2 = variances(in2_var, self.irreps_in2, "in2_var")
         vo = variances(out_var, self.irreps_out, "out_var")
 
-        def num_elements(ins):
-            return ins.path_shape[0] * ins.path_shape[1] if ins.connection_mode == "uvw" else ins.path_shape[1]
-
         alphas = []
         for ins in self.instructions:
             ir1, ir2, iro = self.irreps_in1[ins.i_in1].ir, self.irreps_in2[ins.i_in2].ir, self.irreps_out[ins.i_out].ir
             alpha = {"component": iro.dim, "norm": ir1.dim * ir2.dim, "none": 1.0}[irrep_norm]
             same_out = [i for i in self.instructions if i.i_out == ins.i_out]
             if path_norm == "element":
-                x = sum(v1[i.i_in1] * v2[i.i_in2] * num_elements(i) for i in same_out)
+                x = sum(v1[i.i_in1] * v2[i.i_in2] * self._num_elements(i) for i in same_out)
             elif path_norm == "path":
-                x = v1[ins.i_in1] * v2[ins.i_in2] * num_elements(ins) * len(same_out)
+                x = v1[ins.i_in1] * v2[ins.i_in2] * self._num_elements(ins) * len(same_out)
             else:
                 x = 1.0
             if x > 0:
@@ -359,6 +386,8 @@ class TensorProduct(nn.Module):
             if self.weight is None:
                 raise ValueError(f"this TensorProduct has no internal weights: pass weight of shape "
                                  f"{'(' if self.shared_weights else '(..., '}{self.weight_numel},)")
+            if self._fan_in_scale is not None:
+                return self.weight / self._fan_in_scale.to(self.weight.dtype)
             return self.weight
         if not torch.is_tensor(weight):
             raise TypeError(f"weight must be a tensor, got {type(weight).__name__}")
@@ -369,7 +398,8 @@ class TensorProduct(nn.Module):
 
     def extra_repr(self):
         return (f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, {len(self.instructions)} paths, "
-                f"weight_numel={self.weight_numel}, shared_weights={self.shared_weights}")
+                f"weight_numel={self.weight_numel}, shared_weights={self.shared_weights}"
+                + (f", weight_scale={self.weight_scale!r}" if self.weight_scale != "unit" else ""))
 
 
 def _channelwise_kernel(x):
