@@ -118,9 +118,13 @@ def test_state_dict_round_trip_weights_only():
 
 
 @pytest.mark.slow
-def test_torch_compile_matches_eager():
+@pytest.mark.parametrize("mode", ["uvu", "uvw"])
+def test_torch_compile_matches_eager(mode):
     small1, small2 = Irreps("4x0e + 4x1o"), Irreps("0e + 1o")
-    tp = channelwise(small1, small2, shared_weights=False)
+    if mode == "uvu":
+        tp = channelwise(small1, small2, shared_weights=False)
+    else:  # per-sample weights: batched products on views of the weights, traced
+        tp = FullyConnectedTensorProduct(small1, small2, small1, shared_weights=False)
     x1, x2 = _pair(small1, small2, 16, torch.float32)
     w = torch.randn(16, tp.weight_numel)
     compiled = torch.compile(tp)
