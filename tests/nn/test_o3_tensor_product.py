@@ -303,6 +303,24 @@ def _fully_connected_products():
             _mixed_product(True)]
 
 
+def _loops_against_batched_products(monkeypatch, tp, inputs, dtype):
+    """``tp``'s values and gradients (of ``inputs`` and of its internal weights) through the
+    loops generated for its 'uvw' groups (any batch) against the batched products (none)."""
+    import symmetries.nn._o3_tp_generated as generated
+
+    results = []
+    for threshold in (0, 10 ** 9):
+        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
+        tp.zero_grad(set_to_none=True)
+        leaves = [t.clone().requires_grad_() for t in inputs]
+        out = tp(*leaves)
+        wrt = leaves + ([tp.weight] if tp.weight is not None else [])
+        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), wrt)))
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+    for a, b in zip(*results):
+        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("which", [0, 1])
 def test_fully_connected_generated_rows_match_batched_products(monkeypatch, which, dtype):
@@ -311,7 +329,6 @@ def test_fully_connected_generated_rows_match_batched_products(monkeypatch, whic
     products, values and gradients of the inputs and weights, with several copies of a
     second-input irrep (v > 1)."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
     import symmetries.nn._o3_tp_rows as rows
 
     monkeypatch.setattr(rows, "CHUNK", 16)
@@ -319,16 +336,7 @@ def test_fully_connected_generated_rows_match_batched_products(monkeypatch, whic
     tp = _fully_connected_products()[which].to(dtype)
     n = 77
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
-    results = []
-    for threshold in (0, 10 ** 9):
-        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
-        tp.zero_grad(set_to_none=True)
-        leaves = [t.clone().requires_grad_() for t in (x1, x2)]
-        out = tp(*leaves)
-        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves + [tp.weight])))
-    tol = 1e-12 if dtype == torch.float64 else 1e-4
-    for a, b in zip(*results):
-        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+    _loops_against_batched_products(monkeypatch, tp, (x1, x2), dtype)
 
 
 def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
@@ -362,21 +370,11 @@ def test_fully_connected_per_sample_loops_match_batched_products(monkeypatch, wh
     once per sample) against the batched products on views of the weights, values and the
     gradients of both inputs and the weights."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
-
     tp = _per_sample_products()[which].to(dtype)
     n = 37
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
     w = torch.randn(n, tp.weight_numel, generator=torch.Generator().manual_seed(1), dtype=dtype)
-    results = []
-    for threshold in (0, 10 ** 9):
-        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
-        leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
-        out = tp(*leaves)
-        results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
-    tol = 1e-12 if dtype == torch.float64 else 1e-4
-    for a, b in zip(*results):
-        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+    _loops_against_batched_products(monkeypatch, tp, (x1, x2, w), dtype)
 
 
 def test_fully_connected_per_sample_loops_second_derivatives(monkeypatch):
