@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._cache import cache_root
+
 _CACHE_VERSION = 1
 
 
@@ -168,12 +170,8 @@ def _voigt(s):
 
 
 def cache_dir() -> Path:
-    """Where generated data sets are cached: ``$SYMMETRIES_CACHE``, else ``$XDG_CACHE_HOME/symmetries``
-    (``~/.cache/symmetries``)."""
-    root = os.environ.get("SYMMETRIES_CACHE")
-    if root is None:
-        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symmetries"
-    path = Path(root)
+    """Where generated data sets are cached: :func:`symmetries._cache.cache_root`, made if missing."""
+    path = Path(cache_root())
     path.mkdir(parents=True, exist_ok=True)
     return path
 
