@@ -162,7 +162,7 @@ class TensorProduct(nn.Module):
         return ins.path_shape[0] * ins.path_shape[1] if ins.connection_mode == "uvw" else ins.path_shape[1]
 
     def _inverse_sqrt_fan_in(self) -> torch.Tensor:
-        """``(weight_numel,)``: each weight's :math:`1 / \sqrt{n}`, with :math:`n` the fan-in of its output block."""
+        r"""``(weight_numel,)``: each weight's :math:`1 / \sqrt{n}`, with :math:`n` the fan-in of its output block."""
         fan_in = [0] * len(self.irreps_out)
         for ins in self.instructions:
             fan_in[ins.i_out] += self._num_elements(ins)
