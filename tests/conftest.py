@@ -31,3 +31,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def e3nn_o3():
+    """e3nn's ``o3`` (skips when e3nn is not installed); e3nn builds its 3j buffers in the
+    default dtype, so this sets float64 for the test."""
+    eo = pytest.importorskip("e3nn.o3")
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield eo
+    torch.set_default_dtype(old)

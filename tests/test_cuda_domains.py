@@ -66,6 +66,24 @@ def test_fully_connected_per_sample_weights_cuda(dtype):
         assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.abs().max()))
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_unweighted_products_cuda(dtype):
+    """FullTensorProduct (both contraction orders) and ElementwiseTensorProduct: values and
+    gradients of both inputs on the GPU equal the CPU's."""
+    g = torch.Generator().manual_seed(0)
+    for tp in (sym.nn.FullTensorProduct("3x0e + 1x1o + 2x2e", "2x0e + 1x1o"),
+               sym.nn.ElementwiseTensorProduct("3x0e + 2x1o", "2x1o + 3x0e")):
+        inputs = [tp.irreps_in1.randn(16, -1, generator=g, dtype=dtype), tp.irreps_in2.randn(16, -1, generator=g, dtype=dtype)]
+        results = []
+        for device in ("cpu", "cuda"):
+            leaves = [t.to(device).requires_grad_() for t in inputs]
+            out = tp.to(device)(*leaves)
+            results.append([out] + list(torch.autograd.grad(out.pow(2).sum(), leaves)))
+        tol = 1e-10 if dtype == torch.float64 else 1e-4
+        for cpu, gpu in zip(*results):
+            assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.abs().max()))
+
+
 def test_egnn_cuda():
     from symmetries.actions import Euclidean, PointCloudAction
 

@@ -136,16 +136,6 @@ def test_torch_compile_matches_eager(mode):
 
 
 # ------------------------------------------------------------------ e3nn cross-checks
-@pytest.fixture
-def e3nn_o3():
-    """e3nn builds its 3j buffers in the default dtype: compare in float64."""
-    eo = pytest.importorskip("e3nn.o3")
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield eo
-    torch.set_default_dtype(old)
-
-
 def test_cross_check_fully_connected(e3nn_o3):
     ours = FullyConnectedTensorProduct(IN1, "2x0e + 1o + 2e", "2x0e + 3x1o + 2x2e + 1x1e")
     theirs = e3nn_o3.FullyConnectedTensorProduct(IN1, "2x0e + 1o + 2e", "2x0e + 3x1o + 2x2e + 1x1e")

@@ -6,6 +6,7 @@ from ._emlp import EMLP, EquivariantBilinear, GatedNonlinearity
 
 # --- O(3) layers (issue 3)
 from ._o3_tensor_product import FullyConnectedTensorProduct, Instruction, TensorProduct
+from ._o3_full_tensor_product import ElementwiseTensorProduct, FullTensorProduct
 from ._o3_linear import IrrepsLinear
 from ._o3_gate import Gate, NormActivation
 from ._o3_norm import IrrepsBatchNorm, IrrepsLayerNorm
@@ -27,7 +28,8 @@ from .images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlin
                      NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv, R2ConvTranspose)
 
 __all__ = ["EquivariantLinear", "EMLP", "EquivariantBilinear", "GatedNonlinearity"]
-__all__ += ["TensorProduct", "FullyConnectedTensorProduct", "Instruction", "IrrepsLinear", "Gate",  # (issue 3)
+__all__ += ["TensorProduct", "FullyConnectedTensorProduct", "FullTensorProduct", "ElementwiseTensorProduct",  # (issue 3)
+            "Instruction", "IrrepsLinear", "Gate",
             "NormActivation", "IrrepsBatchNorm", "IrrepsLayerNorm", "BesselBasis", "PolynomialCutoff",
             "RadialEmbedding", "SphericalHarmonics"]
 __all__ += ["DeepSets", "DeepSetsLayer", "EquivariantDeepSets", "check_set", "set_pool",  # (issue 5)
