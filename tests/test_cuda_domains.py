@@ -47,6 +47,18 @@ def test_tensor_product_cuda():
     sym.assert_equivariant(lambda x: gpu(*x), Pair(), act_in.rep, (x1.cuda(), x2.cuda()), n_samples=16)
 
 
+def _values_and_gradients_match_cpu(module, inputs, dtype):
+    """``module(*inputs)`` and the gradients of every input on the GPU equal the CPU's."""
+    results = []
+    for device in ("cpu", "cuda"):
+        leaves = [t.to(device).requires_grad_() for t in inputs]
+        out = module.to(device)(*leaves)
+        results.append([out] + list(torch.autograd.grad(out.pow(2).sum(), leaves)))
+    tol = 1e-10 if dtype == torch.float64 else 1e-4
+    for cpu, gpu in zip(*results):
+        assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.detach().abs().max()))
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_fully_connected_per_sample_weights_cuda(dtype):
     """A point convolution's 'uvw' product (per-edge weights, batched products on views of the
@@ -56,14 +68,7 @@ def test_fully_connected_per_sample_weights_cuda(dtype):
     g = torch.Generator().manual_seed(0)
     inputs = [irreps.randn(64, -1, generator=g, dtype=dtype), sh.randn(64, -1, generator=g, dtype=dtype),
               torch.randn(64, tp.weight_numel, generator=g, dtype=dtype)]
-    results = []
-    for device in ("cpu", "cuda"):
-        leaves = [t.to(device).requires_grad_() for t in inputs]
-        out = tp.to(device)(*leaves)
-        results.append([out] + list(torch.autograd.grad(out.pow(2).sum(), leaves)))
-    tol = 1e-10 if dtype == torch.float64 else 1e-4
-    for cpu, gpu in zip(*results):
-        assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.detach().abs().max()))
+    _values_and_gradients_match_cpu(tp, inputs, dtype)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -74,14 +79,7 @@ def test_unweighted_products_cuda(dtype):
     for tp in (sym.nn.FullTensorProduct("3x0e + 1x1o + 2x2e", "2x0e + 1x1o"),
                sym.nn.ElementwiseTensorProduct("3x0e + 2x1o", "2x1o + 3x0e")):
         inputs = [tp.irreps_in1.randn(16, -1, generator=g, dtype=dtype), tp.irreps_in2.randn(16, -1, generator=g, dtype=dtype)]
-        results = []
-        for device in ("cpu", "cuda"):
-            leaves = [t.to(device).requires_grad_() for t in inputs]
-            out = tp.to(device)(*leaves)
-            results.append([out] + list(torch.autograd.grad(out.pow(2).sum(), leaves)))
-        tol = 1e-10 if dtype == torch.float64 else 1e-4
-        for cpu, gpu in zip(*results):
-            assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.detach().abs().max()))
+        _values_and_gradients_match_cpu(tp, inputs, dtype)
 
 
 def test_egnn_cuda():
