@@ -117,12 +117,18 @@ def fully_connected(device, e3o3, run, repeats, irreps, shared, batch=50000):
             result["max_rel_diff_vs_e3nn"] = float((ours(x1, x2, w) - ref).abs().max() / ref.abs().max())
     kind = "shared" if shared else "per-sample"
     print(f"# fully connected uvw, {kind} weights, {result['irreps']}, {batch} samples, float32")
-    base = rows.get("e3nn 0.6 eager")
-    for name, (f, fb) in rows.items():
-        ratio = f"{base[0] / f:11.1f} {base[1] / fb:11.1f}" if base else ""
-        print(f"{name:28s} {f:9.2f} {fb:11.2f} {ratio}")
-    result["rows_ms"] = {k: {"fwd": v[0], "fwd_bwd": v[1]} for k, v in rows.items()}
+    result["rows_ms"] = print_rows(rows)
     return result
+
+
+def print_rows(rows):
+    """Print ``{name: (fwd ms, fwd+bwd ms)}`` with the ratios to the e3nn row, if any; return it as a dict."""
+    base = rows.get("e3nn 0.6 eager")
+    print(f"{'':28s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'x e3nn fwd':>11s} {'x e3nn f+b':>11s}")
+    for name, (f, fb) in rows.items():
+        ratio = f"{base[0] / f:11.1f} {base[1] / fb:11.1f}" if base else f"{'-':>11s} {'-':>11s}"
+        print(f"{name:28s} {f:9.2f} {fb:11.2f} {ratio}")
+    return {k: {"fwd": v[0], "fwd_bwd": v[1]} for k, v in rows.items()}
 
 
 def main():
@@ -181,18 +187,13 @@ def main():
         report["compile_seconds"] = compile_s
         with torch.no_grad():
             report["compiled_vs_eager_max_abs"] = float((compiled(x1, x2, w) - ours(x1, x2, w)).abs().max())
-    base = rows.get("e3nn 0.6 eager")
     print(f"# {report['device']}, {edges} edges, {len(ins)} paths, float32, {IRREPS_IN} x {IRREPS_SH}")
-    print(f"{'':28s} {'fwd ms':>9s} {'fwd+bwd ms':>11s} {'x e3nn fwd':>11s} {'x e3nn f+b':>11s}")
-    for name, (f, fb) in rows.items():
-        ratio = f"{base[0] / f:11.1f} {base[1] / fb:11.1f}" if base else f"{'-':>11s} {'-':>11s}"
-        print(f"{name:28s} {f:9.2f} {fb:11.2f} {ratio}")
+    report["rows_ms"] = print_rows(rows)
     print(f"default kernel: {default_kernel}")
     for key in ("max_rel_diff_vs_e3nn", "equivariance_rel_error_fp32", "compiled_vs_eager_max_abs", "compile_seconds",
                 "first_call_seconds"):
         if key in report:
             print(f"{key}: {report[key]:.3g}")
-    report["rows_ms"] = {k: {"fwd": v[0], "fwd_bwd": v[1]} for k, v in rows.items()}
     if device.type == "cuda":
         report["fully_connected"] = fully_connected(device, e3o3, run, repeats, IRREPS_IN, True)
         report["fully_connected_per_sample"] = fully_connected(

@@ -265,11 +265,9 @@ class TensorProduct(nn.Module):
 
     def _mixing(self, paths, blocks, offsets) -> Mixing:
         """Where a ``uvw`` group's rows come from, for per-sample weights."""
-        starts = [0]
-        for mi in self.irreps_in1:
-            starts.append(starts[-1] + mi.dim)
+        slices = self.irreps_in1.slices()
         per_block = tuple(
-            (starts[blk], self.irreps_in1[blk].ir.dim, self.irreps_in1[blk].mul,
+            (slices[blk].start, self.irreps_in1[blk].ir.dim, self.irreps_in1[blk].mul,
              tuple((i, offsets[i], self.instructions[i].path_shape[1]) for i in paths if self.instructions[i].i_in1 == blk))
             for blk in blocks)
         return Mixing(per_block, tuple(math.prod(ins.path_shape) for ins in self.instructions))
