@@ -20,7 +20,7 @@ import torch
 
 import symmetries as sym
 from symmetries.reps import equivariant_basis, standard, trivial
-from symmetries.reps._basis import _block_basis
+from symmetries.reps import block_basis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -52,7 +52,7 @@ def speed() -> dict:
     equivariant_basis(standard(G.Symmetric(3)), standard(G.Symmetric(3)))  # imports (scipy) out of the timing
     rows = []
     for name, rin, rout, count, target in _solver_cases():
-        _block_basis.cache_clear()
+        block_basis.cache_clear()
         t = time.perf_counter()
         basis = equivariant_basis(rin, rout)
         seconds = time.perf_counter() - t
@@ -62,7 +62,7 @@ def speed() -> dict:
                      "speedup_vs_emlp": anchor / seconds if anchor else None})
         print(f"{name:24s} {count:5d} maps  {seconds * 1e3:8.1f} ms  target <{target or '-'} s"
               + (f"  EMLP {anchor:.1f} s -> {anchor / seconds:.0f}x faster" if anchor else ""))
-    _block_basis.cache_clear()
+    block_basis.cache_clear()
     t = time.perf_counter()
     VL = standard(G.Lorentz())
     model = sym.nn.EMLP(4 * VL, trivial(G.Lorentz()), hidden=384, depth=3)

@@ -31,10 +31,12 @@ import time
 
 import torch
 
-from symmetries.actions import Euclidean, PointCloudAction
+from symmetries.groups import Euclidean
+
+from symmetries.actions import PointCloudAction
 from symmetries.data import charged_nbody, egnn_nbody_small
-from symmetries.studies.tasks.nbody import (NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN,
-                                            NBodyTFN)
+from symmetries.models import (NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN,
+                               NBodyTFN)
 
 PUBLISHED = {"Linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107, "Radial Field": 0.0104,
              "EGNN": 0.0071, "SEGNN": 0.0043}

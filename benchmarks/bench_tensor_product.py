@@ -84,9 +84,9 @@ def our_flops(tp, batch):
     accumulated); for 'uvw' groups the weight GEMMs, then in the generated loops one
     multiply-add per nonzero pair; otherwise 2 x the multiply-adds of y @ C, the batched
     products and the weights."""
-    from symmetries._compiled import available
-    from symmetries.nn._o3_tp_generated import worth_generating
-    from symmetries.nn._o3_tp_terms import term_tables
+    from symmetries._internal.compiled import available
+    from symmetries.nn.o3.tensor_product.kernels._generated import worth_generating
+    from symmetries.nn.o3.tensor_product.kernels._terms import term_tables
 
     total = 0
     probe = torch.zeros(1, dtype=torch.float32)

@@ -154,7 +154,7 @@ def main():
     fwd_and_fwdbwd(ours, (x1, x2, w), run, 1)  # builds the kernels (Triton compiles at first launch)
     first_call_s = time.perf_counter() - t0
     rows["symmetries eager"] = fwd_and_fwdbwd(ours, (x1, x2, w), run, repeats)
-    import symmetries.nn._o3_tensor_product as tp_module
+    import symmetries.nn.o3.tensor_product._weighted as tp_module
 
     default_kernel = tp_module._channelwise_kernel(x1).__name__
     if default_kernel != "ChannelwiseProduct":  # also time the PyTorch fallback

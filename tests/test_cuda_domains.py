@@ -83,7 +83,8 @@ def test_unweighted_products_cuda(dtype):
 
 
 def test_egnn_cuda():
-    from symmetries.actions import Euclidean, PointCloudAction
+    from symmetries.groups import Euclidean
+    from symmetries.actions import PointCloudAction
 
     torch.manual_seed(0)
     model = sym.nn.EGNN(2, hidden=16, out_features=3, layers=3).double()
@@ -118,7 +119,7 @@ def test_study_run_on_cuda(tmp_path):
 def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype, monkeypatch):
     """The generated Triton kernels and the batched-product fallback give the CPU's values and
     gradients on the GPU (message-passing layout: per-edge weights, sh(l<=3))."""
-    import symmetries.nn._o3_tensor_product as module
+    import symmetries.nn.o3.tensor_product._weighted as module
 
     if kernel == "triton":
         pytest.importorskip("triton")
@@ -140,7 +141,7 @@ def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype, monkeypa
     for device in ("cpu", "cuda"):
         if device == "cuda":
             if kernel == "triton":
-                from symmetries.nn._o3_tp_triton import TritonChannelwiseProduct as cls
+                from symmetries.nn.o3.tensor_product.kernels._triton import TritonChannelwiseProduct as cls
             else:
                 cls = module.ChannelwiseProduct
             monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)

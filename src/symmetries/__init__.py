@@ -12,13 +12,13 @@ is, and train with symmetry (augmentation, averaging, canonicalization, soft pen
 
 import importlib
 
-from . import actions, groups, reps, testing
-from .reps import equivariant_basis
-from .testing import assert_equivariant, check_equivariance
+from symmetries import actions, groups, reps, testing
+from symmetries.reps import equivariant_basis
+from symmetries.testing import assert_equivariant, check_equivariance
 
 __version__ = "0.1.0"
 
-_LAZY = ("o3", "nn", "symmetrize", "data", "models", "audit", "studies")
+_LAZY = ("o3", "nn", "symmetrize", "data", "models", "studies")
 
 
 def __getattr__(name):

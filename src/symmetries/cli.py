@@ -80,7 +80,7 @@ def main(argv=None) -> int:
 def _study(args) -> int:
     import importlib
 
-    from .studies import get_task, task_names
+    from symmetries.studies import get_task, task_names
 
     for name in args.imports:
         importlib.import_module(name)
@@ -100,7 +100,7 @@ def _resolve(args) -> dict:
     """The study to run: the arguments given, on top of :data:`DEFAULT_STUDY` when no task is named."""
     import dataclasses
 
-    from .studies import get_task
+    from symmetries.studies import get_task
 
     preset = DEFAULT_STUDY if args.task is None else {"task": args.task, "config": {}}
     name = preset["task"]
@@ -131,10 +131,10 @@ def _run(study: dict, args) -> int:
 
     import torch
 
-    from .studies import get_task
-    from .studies._distributed import init_from_env, rank_device, run_workers
-    from .studies._study import StudyFolderError, load_results, plan, run_study
-    from .studies._summary import format_table
+    from symmetries.studies import get_task
+    from symmetries.studies import init_from_env, rank_device, run_workers
+    from symmetries.studies import StudyFolderError, load_results, plan, run_study
+    from symmetries.studies import format_table
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     threads = args.threads or (1 if device == "cpu" else None)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import symmetries as sym
-from symmetries.actions import Euclidean, PointCloudAction, invariant
+from symmetries.groups import Euclidean
+from symmetries.actions import PointCloudAction, invariant
 from symmetries.groups import O3, SO3
 from symmetries.reps import irrep, standard, trivial
 

@@ -8,8 +8,8 @@ from symmetries.actions import GraphPermutation, SetPermutation
 from symmetries.data import charged_nbody
 from symmetries.studies import get_task
 from symmetries.studies.tasks import nbody as nbody_task
-from symmetries.studies.tasks.nbody import (NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN,
-                                            NBodyTFN)
+from symmetries.models import (NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN,
+                               NBodyTFN)
 
 
 def _inputs(gen, b=4, dtype=torch.float64):

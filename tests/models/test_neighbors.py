@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from symmetries.models import GraphData, edge_vectors, neighbor_list
+from symmetries.models import AtomsGraphs
+from symmetries.nn.graphs import edge_vectors, neighbor_list
 
 
 def brute_force(pos, cell, pbc, cutoff, reach=4):
@@ -79,7 +80,7 @@ def test_batched_frames_and_graph_data():
     assert bool((batch[ei[0]] == batch[ei[1]]).all())
     data = AtomsData(positions, torch.full((9,), 29), torch.tensor([5, 4]), cells, pbc, torch.zeros(2),
                      torch.zeros(9, 3))
-    g = GraphData(data, 3.5)
+    g = AtomsGraphs(data, 3.5)
     b = g[torch.tensor([1])]  # the second frame alone, renumbered from 0
     assert as_set(b.edge_index, b.shifts) == brute_force(pos_b, np.zeros((3, 3)), [False] * 3, 3.5)
     b = g[torch.tensor([1, 0])]

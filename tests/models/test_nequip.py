@@ -5,11 +5,12 @@ import pytest
 import torch
 
 from symmetries.actions import PointCloudAction, SetPermutation
-from symmetries.actions._pointcloud import Euclidean
+from symmetries.groups import Euclidean
 from symmetries.data import emt_md
 from symmetries.data._xtb import molecule
 from symmetries.groups import O3
-from symmetries.models import NequIP, hidden_irreps
+from symmetries.models import NequIP
+from symmetries.nn.o3 import hidden_irreps
 from symmetries.reps import standard
 from symmetries.testing import assert_equivariant, check_equivariance
 
@@ -224,7 +225,7 @@ def test_fit_reference_sets_neighbour_count(bulk):
 def test_torch_compile(bulk):
     m = model(1)
     d = bulk[0]
-    from symmetries.models import neighbor_list
+    from symmetries.nn.graphs import neighbor_list
 
     ei, s = neighbor_list(d.positions, m.cutoff, cell=d.cell)
     eager = m(d.positions, d.numbers, cell=d.cell, edge_index=ei, shifts=s)

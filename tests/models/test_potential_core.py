@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from symmetries.data import AtomsData, emt_md
-from symmetries.models import GraphData, Potential, evaluate_potential, potential_loss, train_potential
+from symmetries.models import AtomsGraphs, Potential, evaluate_potential, potential_loss, train_potential
 
 
 class PairToy(Potential):
@@ -64,7 +64,7 @@ def test_forces_and_stress_are_derivatives(bulk):
 def test_gradcheck_energy():
     model = toy()
     d = emt_md("Cu", "bulk", size=1, n_frames=1, n_trajectories=1, warmup=5, cache=False)  # 4 atoms and their images
-    ei, s = GraphData(d, model.cutoff)[0].edge_index, GraphData(d, model.cutoff)[0].shifts
+    ei, s = AtomsGraphs(d, model.cutoff)[0].edge_index, AtomsGraphs(d, model.cutoff)[0].shifts
     f = lambda p: model(p, d.numbers, cell=d.cell, edge_index=ei, shifts=s, compute_forces=False)["energy"]  # noqa: E731
     assert torch.autograd.gradcheck(f, (d.positions.clone().requires_grad_(),))
 
@@ -129,7 +129,7 @@ def test_float32_matches_float64(bulk):
 
 def test_loss_and_evaluate(bulk):
     model = toy()
-    g = GraphData(bulk, model.cutoff)
+    g = AtomsGraphs(bulk, model.cutoff)
     b = g[torch.arange(4)]
     pred = model(**b.inputs(), compute_stress=True)
     d = b.data
@@ -159,7 +159,7 @@ def test_early_stopping_keeps_best_weights(bulk):
     assert hist["stopped_early"] and hist["epochs_run"] < 50
     assert hist["epochs_run"] == hist["best_epoch"] + 3
     # the model was left at the best epoch's weights
-    g = GraphData(bulk[8:10], model.cutoff)
+    g = AtomsGraphs(bulk[8:10], model.cutoff)
     val = sum(float(potential_loss(model(**b.inputs()), b)) * len(b.data) for b in g.batches(8)) / len(g)
     assert val == pytest.approx(hist["best_val_loss"], rel=1e-10)
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import symmetries as sym
-from symmetries.models import SEGNN, TFN, SE3Transformer, SteerableLinear
+from symmetries.models import SEGNN, TFN, SE3Transformer
+from symmetries.nn.o3 import SteerableLinear
 from symmetries.models._se3_transformer import head_index, segment_softmax
 from symmetries.nn import fully_connected_graph, radius_graph
 from symmetries.o3 import Irreps

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import symmetries as sym
-from symmetries.actions import Euclidean, GraphPermutation, PointCloudAction
+from symmetries.groups import Euclidean
+from symmetries.actions import GraphPermutation, PointCloudAction
 from symmetries.groups import O, SO
 from symmetries.nn import EGNN, EGNNLayer, fully_connected_graph, knn_graph
 from symmetries.testing import reload_state_dict

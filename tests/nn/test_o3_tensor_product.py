@@ -165,13 +165,13 @@ def _use_kernel(monkeypatch, kernel):
     """Make every channel-wise product in this test run on ``kernel``: the numba loops (driven
     by tables, or generated for the plan, whatever the batch), the sparse PyTorch kernel (CPU without numba) or the batched-product one (GPUs without Triton),
     here over several chunks, one of them partial."""
-    import symmetries.nn._o3_tensor_product as module
-    import symmetries.nn._o3_tp_kernels as kernels
+    import symmetries.nn.o3.tensor_product._weighted as module
+    import symmetries.nn.o3.tensor_product.kernels._torch as kernels
 
     if kernel in ("numba", "generated"):  # table-driven loops, or the ones generated per plan
         pytest.importorskip("numba")
-        import symmetries.nn._o3_tp_generated as generated
-        from symmetries.nn._o3_tp_numba import NumbaChannelwiseProduct as cls
+        import symmetries.nn.o3.tensor_product.kernels._generated as generated
+        from symmetries.nn.o3.tensor_product.kernels._numba import NumbaChannelwiseProduct as cls
 
         monkeypatch.setattr(generated, "MIN_BATCH", 0 if kernel == "generated" else 10 ** 9)
     else:
@@ -273,8 +273,8 @@ def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
     """Generated source goes to ``$SYMMETRIES_CACHE/kernels`` under the hash of its text; asking
     again reuses the imported module, and a plan's loops are those of its source."""
     pytest.importorskip("numba")
-    from symmetries._compiled import compiled_module
-    from symmetries.nn._o3_tp_generated import kernel_source, kernels
+    from symmetries._internal.compiled import compiled_module
+    from symmetries.nn.o3.tensor_product.kernels._generated import kernel_source, kernels
 
     monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path))
     tag = torch.randint(0, 2 ** 62, ()).item()  # a source no other test compiled
@@ -296,7 +296,7 @@ def _fully_connected_products():
 def _loops_against_batched_products(monkeypatch, tp, inputs, dtype):
     """``tp``'s values and gradients (of ``inputs`` and of its internal weights) through the
     loops generated for its 'uvw' groups (any batch) against the batched products (none)."""
-    import symmetries.nn._o3_tp_generated as generated
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
 
     results = []
     for threshold in (0, 10 ** 9):
@@ -319,7 +319,7 @@ def test_fully_connected_generated_rows_match_batched_products(monkeypatch, whic
     products, values and gradients of the inputs and weights, with several copies of a
     second-input irrep (v > 1)."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_rows as rows
+    import symmetries.nn.o3.tensor_product.kernels._rows as rows
 
     monkeypatch.setattr(rows, "CHUNK", 16)
 
@@ -332,8 +332,8 @@ def test_fully_connected_generated_rows_match_batched_products(monkeypatch, whic
 def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
     """Force training differentiates a 'uvw' product twice: exact through the generated rows."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
-    import symmetries.nn._o3_tp_rows as rows
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
+    import symmetries.nn.o3.tensor_product.kernels._rows as rows
 
     monkeypatch.setattr(generated, "MIN_BATCH", 0)
     monkeypatch.setattr(rows, "CHUNK", 2)
@@ -370,7 +370,7 @@ def test_fully_connected_per_sample_loops_match_batched_products(monkeypatch, wh
 def test_fully_connected_per_sample_loops_second_derivatives(monkeypatch):
     """A potential differentiates its per-edge 'uvw' convolution twice: exact through the loops."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
 
     monkeypatch.setattr(generated, "MIN_BATCH", 0)
     tp = _per_sample_products()[0].double()
@@ -385,7 +385,7 @@ def test_fully_connected_per_sample_loops_match_e3nn(monkeypatch, e3nn_o3):
     with per-sample weights, the same weights, to float64 rounding; gradients against ours
     through the batched products."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
 
     irreps, sh = "4x0e + 3x1o + 2x2e", "0e + 1o + 2e"
     ours = FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).double()
@@ -426,7 +426,7 @@ def test_generated_loops_fall_back_to_a_temporary_folder(monkeypatch, tmp_path):
     pytest.importorskip("numba")
     import tempfile
 
-    from symmetries._compiled import compiled_module
+    from symmetries._internal.compiled import compiled_module
 
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path / "a-file" / "cache"))
@@ -441,8 +441,8 @@ def test_large_plans_and_small_batches_keep_the_table_driven_loops(monkeypatch):
     """Loops are generated only where they repay their compilation: a large enough batch and
     a plan of at most MAX_TERMS 3j terms (LLVM's time grows faster than the code)."""
     pytest.importorskip("numba")
-    import symmetries.nn._o3_tp_generated as generated
-    from symmetries.nn import _o3_tp_numba as loops
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
+    from symmetries.nn.o3.tensor_product.kernels import _numba as loops
 
     plan = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=False)._plans[0]
     assert loops._loops(plan, generated.MIN_BATCH - 1) == (loops._forward, loops._backward)

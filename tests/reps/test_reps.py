@@ -164,7 +164,7 @@ def test_wigner_d_accurate_near_the_poles():
 def test_axis_rotations_exact_for_small_angles(angle):
     """Rotations by small angles (where torch.linalg.matrix_exp loses ~1e-10 in float64) are
     exact to rounding: l = 1 against the closed form, l = 3 against D(a) D(b) = D(a + b)."""
-    from symmetries.reps._so3 import axis_rotation
+    from symmetries.reps.so3 import axis_rotation
 
     t = torch.tensor([angle], dtype=torch.float64)
     c, s = float(torch.cos(t)), float(torch.sin(t))

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import tiny  # noqa: F401
-from symmetries.actions import Euclidean, PointCloudAction, invariant
+from symmetries.groups import Euclidean
+from symmetries.actions import PointCloudAction, invariant
 from symmetries.groups import O3, Dihedral
 from symmetries.reps import standard
 from symmetries.studies import get_task

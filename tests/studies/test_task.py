@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 import tiny  # noqa: F401
-from symmetries.actions import Euclidean, PointCloudAction, invariant
+from symmetries.groups import Euclidean
+from symmetries.actions import PointCloudAction, invariant
 from symmetries.groups import Dihedral, O
 from symmetries.reps import standard
 from symmetries.studies import METHODS, Task, get_task, register_task, task_names, unregister_task

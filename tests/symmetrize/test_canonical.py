@@ -71,7 +71,7 @@ def test_point_clouds_are_euclidean_equivariant(group):
             return self.net(x.flatten(1)).view(x.shape)
 
     V = standard(group)
-    canon = PointCloudCanonicalizer(d, special=group._special).double()
+    canon = PointCloudCanonicalizer(d, special=group.special).double()
     model = Canonicalization(Cloud(), canon, V, V, translation=True, output_positions=True)
     x = torch.randn(5, n, d, dtype=torch.float64)
     for Q, a in zip(group.sample(8), torch.randn(8, d, dtype=torch.float64)):
@@ -114,7 +114,8 @@ def test_state_dict_round_trip(tmp_path):
 
 
 def test_with_the_library_point_cloud_action_of_euclidean_group():
-    from symmetries.actions import Euclidean, PointCloudAction
+    from symmetries.groups import Euclidean
+    from symmetries.actions import PointCloudAction
 
     n, G = 5, Euclidean(2)
     act = PointCloudAction(G, ("position", None))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..groups import Group
+from symmetries._internal.tree import leaves
+from symmetries.groups import Group
 
 
 class Action:
@@ -33,7 +34,7 @@ class Action:
 
     def distance(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample ``(|a - b|, |b|)`` used by the checker: max-abs difference and scale."""
-        return _flat_distance(a, b)
+        return flat_distance(a, b)
 
 
 def _first_tensor(x):
@@ -46,19 +47,9 @@ def _first_tensor(x):
     raise TypeError(f"cannot find a tensor in input of type {type(x).__name__}")
 
 
-def _tensors(x):
-    if torch.is_tensor(x):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [t for item in x for t in _tensors(item)]
-    if isinstance(x, dict):
-        return [t for v in x.values() for t in _tensors(v)]
-    return []
-
-
-def _flat_distance(a, b):
+def flat_distance(a, b):
     """Per-sample max-abs error and max-abs size over all floating tensors of a structure."""
-    ta, tb = _tensors(a), _tensors(b)
+    ta, tb = leaves(a), leaves(b)
     if len(ta) != len(tb):
         raise ValueError(f"outputs differ in structure: {len(ta)} vs {len(tb)} tensors")
     errs, scales = [], []

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from ..groups import Symmetric
-from ._action import Action
-from ._pointcloud import _entries, _find_batch, _map
+from symmetries.groups import Symmetric
+from symmetries.actions._action import Action
+from symmetries.actions._layout import find_batch, layout_entries, map_layout
 
 _GRAPH_KINDS = ("node", "edge_index", "batch", "edge", "graph")
 
@@ -28,7 +28,7 @@ class SetPermutation(Action):
 
     def __init__(self, n: int, layout=1):
         self.group, self.n, self.layout = Symmetric(n), int(n), layout
-        for entry in _entries(layout):
+        for entry in layout_entries(layout):
             if entry is not None and not (isinstance(entry, int) and 0 <= entry <= 8):
                 raise ValueError(f"SetPermutation layout entries are element-axis counts (0, 1, 2, ...) or None, "
                                  f"got {entry!r}")
@@ -39,7 +39,7 @@ class SetPermutation(Action):
     def act(self, g, x):
         self.group.check(g)
         inv = self.group.inverse(g)
-        return _map(self.layout, x, lambda k, v: self._permute(k, v, inv))
+        return map_layout(self.layout, x, lambda k, v: self._permute(k, v, inv))
 
     def _permute(self, k, x, inv):
         if not k:
@@ -80,7 +80,7 @@ class GraphPermutation(Action):
 
     def __init__(self, n: int, layout=("node", "edge_index")):
         self.group, self.n, self.layout = Symmetric(n), int(n), layout
-        for entry in _entries(layout):
+        for entry in layout_entries(layout):
             if entry is not None and entry not in _GRAPH_KINDS:
                 raise ValueError(f"unknown graph entry {entry!r}; use one of {_GRAPH_KINDS} or None")
 
@@ -88,14 +88,14 @@ class GraphPermutation(Action):
         return f"GraphPermutation({self.n}, {self.layout!r})"
 
     def batch_size(self, x) -> int:
-        batch = _find_batch(self.layout, x)
+        batch = find_batch(self.layout, x)
         return 1 if batch is None else (int(batch.max()) + 1 if batch.numel() else 0)
 
     def act(self, g, x):
         self.group.check(g)
-        perm = self._global(g, _find_batch(self.layout, x))
+        perm = self._global(g, find_batch(self.layout, x))
         inv = torch.argsort(perm)
-        return _map(self.layout, x, lambda kind, v: self._move(kind, v, perm, inv))
+        return map_layout(self.layout, x, lambda kind, v: self._move(kind, v, perm, inv))
 
     def _global(self, g, batch):
         """One permutation of all nodes, from one element or one element per graph."""

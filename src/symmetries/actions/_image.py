@@ -20,8 +20,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..groups import O, SO, Cyclic, Dihedral, Group
-from ._action import Action, _flat_distance
+from symmetries.groups import O, SO, Cyclic, Dihedral, Group
+from symmetries.actions._action import Action, flat_distance
 
 #: tolerance (radians) under which an angle counts as an exact multiple of 90 degrees
 EXACT_ATOL = 1e-9
@@ -167,9 +167,9 @@ class ImageAction(Action):
 
     def distance(self, a, b):
         if not self.disk:
-            return _flat_distance(a, b)
+            return flat_distance(a, b)
         mask = disk_mask(a.shape[-2], a.shape[-1], device=a.device)
-        return _flat_distance(a * mask, b * mask)
+        return flat_distance(a * mask, b * mask)
 
 
 def disk_mask(height: int, width: int, radius: float | None = None, device=None) -> torch.Tensor:

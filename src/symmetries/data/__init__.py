@@ -1,15 +1,13 @@
-"""Data sets generated offline: synthetic symmetric tasks, digits, n-body, atoms."""
+"""Data sets generated offline: synthetic symmetric tasks, rotated digits, charged n-body
+trajectories, and atoms from molecular dynamics with EMT (metals) and GFN2-xTB (molecules)."""
 
-# --- EMLP synthetic tasks (foundation)
-from ._synthetic import lorentz_scattering, o3_inertia, o5_invariant  # noqa: F401
+from symmetries.data._atoms import AtomsData, cache_dir, emt_md
+from symmetries.data._digits import DigitSplit, load_digit_images, rotated_digits
+from symmetries.data._nbody import NBodyTrajectories, charged_nbody, coulomb_forces, integrate_charged, simulate_charged
+from symmetries.data._nbody_egnn import egnn_initial_states, egnn_nbody_small
+from symmetries.data._synthetic import lorentz_scattering, o3_inertia, o5_invariant
+from symmetries.data._xtb import xtb_md
 
-# --- atoms: EMT metals and GFN2-xTB molecules from molecular dynamics (issue 3)
-from ._atoms import AtomsData, cache_dir, emt_md  # noqa: E402,F401
-from ._xtb import xtb_md  # noqa: E402,F401
-
-# --- rotated digits (issue 4)
-from ._digits import DigitSplit, load_digit_images, rotated_digits  # noqa: E402,F401
-
-# --- charged n-body (issue 5)
-from ._nbody import NBodyTrajectories, charged_nbody, coulomb_forces, integrate_charged, simulate_charged  # noqa: E402,F401
-from ._nbody_egnn import egnn_initial_states, egnn_nbody_small  # noqa: E402,F401
+__all__ = ["o5_invariant", "o3_inertia", "lorentz_scattering", "AtomsData", "cache_dir", "emt_md", "xtb_md",
+           "DigitSplit", "load_digit_images", "rotated_digits", "NBodyTrajectories", "charged_nbody", "coulomb_forces",
+           "integrate_charged", "simulate_charged", "egnn_initial_states", "egnn_nbody_small"]

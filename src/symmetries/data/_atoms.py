@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._cache import cache_root
+from symmetries._internal.cache import cache_root
 
 _CACHE_VERSION = 1
 
@@ -170,7 +170,7 @@ def _voigt(s):
 
 
 def cache_dir() -> Path:
-    """Where generated data sets are cached: :func:`symmetries._cache.cache_root`, made if missing."""
+    """Where generated data sets are cached: :func:`symmetries._internal.cache.cache_root`, made if missing."""
     path = Path(cache_root())
     path.mkdir(parents=True, exist_ok=True)
     return path

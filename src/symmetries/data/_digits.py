@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..actions import rotate_images
+from symmetries.actions import rotate_images
 
 N_DIGITS = 1797
 

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from ._atoms import AtomsData, cache_dir, cached, run_md
+from symmetries.data._atoms import AtomsData, cache_dir, cached, run_md
 
 MOLECULES = ("ethanol", "malonaldehyde", "aspirin")
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ._group import Group
+from symmetries.groups._group import Group
 
 
 def _randint(high: int, size, generator, device):

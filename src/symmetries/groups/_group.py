@@ -91,7 +91,7 @@ class Group:
         return result
 
     def __mul__(self, other: "Group") -> "Group":
-        from ._product import DirectProduct
+        from symmetries.groups._product import DirectProduct
 
         return DirectProduct(self, other)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._group import Group
+from symmetries.groups._group import Group
 
 
 class MatrixGroup(Group):

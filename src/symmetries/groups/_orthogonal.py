@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._matrix import MatrixGroup
+from symmetries.groups._matrix import MatrixGroup
 
 
 def so_generators(n: int) -> torch.Tensor:
@@ -44,14 +44,15 @@ class O(MatrixGroup):
     """
 
     compact = True
-    _special = False
+    #: True for SO(n): rotations only
+    special = False
 
     def __init__(self, n: int):
         n = int(n)
         if n < 1:
             raise ValueError(f"{type(self).__name__} needs n >= 1, got {n}")
         disc = None
-        if not self._special:
+        if not self.special:
             disc = -torch.eye(n, dtype=torch.float64) if n % 2 else torch.diag(torch.tensor([-1.0] + [1.0] * (n - 1)))
         super().__init__(so_generators(n) if n > 1 else None, disc, dim=n)
         self.n = n
@@ -66,14 +67,14 @@ class O(MatrixGroup):
         return a.transpose(-1, -2)
 
     def sample(self, n, generator=None, device=None):
-        g = haar_orthogonal(n, self.d, generator, special=self._special)
+        g = haar_orthogonal(n, self.d, generator, special=self.special)
         return g.to(device) if device is not None else g
 
 
 class SO(O):
     r"""The special orthogonal group :math:`SO(n)`: rotations, :math:`\det Q = 1`."""
 
-    _special = True
+    special = True
 
 
 class _Fixed:

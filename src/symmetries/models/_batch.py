@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import AtomsData
-from ._neighbors import neighbor_list
+from symmetries.data import AtomsData
+from symmetries.nn.graphs import neighbor_list
 
 
 @dataclass
@@ -28,7 +28,7 @@ class AtomsBatch:
                     edge_index=self.edge_index, shifts=self.shifts)
 
 
-class GraphData:
+class AtomsGraphs:
     """:class:`~symmetries.data.AtomsData` with the radius graph of every frame at ``cutoff``.
 
     Graphs are built once (without gradients); ``graph_data[frames]`` (int, slice or index

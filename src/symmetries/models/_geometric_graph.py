@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..nn import check_graph, fully_connected_graph
-from ..nn._o3_util import check_irreps_input
+from symmetries.nn import check_graph, fully_connected_graph
+from symmetries.nn.o3 import check_irreps_input
 
 
 def geometric_graph(x, pos, edge_index, batch, edge_scalars, irreps_in, num_edge_scalars: int):

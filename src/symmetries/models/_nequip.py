@@ -7,12 +7,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..nn import FullyConnectedTensorProduct, IrrepsLinear, RadialEmbedding, SphericalHarmonics, TensorProduct
-from ..nn._o3_gate import Normalize2Mom, gate_for
-from ..o3 import Irreps
-from ._convolution import channelwise_paths, hidden_irreps
-from ._neighbors import neighbor_list
-from ._potential import Potential
+from symmetries.nn import FullyConnectedTensorProduct, IrrepsLinear, RadialEmbedding, SphericalHarmonics, TensorProduct
+from symmetries.nn.o3 import Normalize2Mom, gate_for
+from symmetries.o3 import Irreps
+from symmetries.nn.o3 import channelwise_paths, hidden_irreps
+from symmetries.nn.graphs import neighbor_list
+from symmetries.models._potential import Potential
 
 EDGE_ATTRIBUTES = ("spherical", "cartesian")
 

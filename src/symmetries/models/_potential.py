@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ._neighbors import edge_vectors, neighbor_list
+from symmetries.nn.graphs import edge_vectors, neighbor_list
 
 
 class Potential(nn.Module):

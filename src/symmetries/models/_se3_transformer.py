@@ -19,12 +19,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..nn import IrrepsLinear
-from ..nn._graph_scatter import _scatter
-from ..nn._o3_gate import gate_for
-from ..o3 import Irreps
-from ._convolution import PointConvolution
-from ._tfn import TFN
+from symmetries.nn import IrrepsLinear
+from symmetries.nn.graphs import scatter_unchecked
+from symmetries.nn.o3 import gate_for
+from symmetries.o3 import Irreps
+from symmetries.nn.o3 import PointConvolution
+from symmetries.models._tfn import TFN
 
 
 def head_index(irreps: Irreps, heads: int) -> torch.Tensor:
@@ -40,9 +40,9 @@ def head_index(irreps: Irreps, heads: int) -> torch.Tensor:
 
 def segment_softmax(logits: torch.Tensor, index: torch.Tensor, num_segments: int) -> torch.Tensor:
     """Softmax of ``logits [E, H]`` over the rows that share ``index [E]`` (each target's edges)."""
-    top = _scatter(logits.detach(), index, 0, num_segments, "max")[index]
+    top = scatter_unchecked(logits.detach(), index, 0, num_segments, "max")[index]
     e = (logits - top).exp()
-    return e / _scatter(e, index, 0, num_segments, "sum")[index]
+    return e / scatter_unchecked(e, index, 0, num_segments, "sum")[index]
 
 
 class SE3TransformerLayer(nn.Module):
@@ -73,7 +73,7 @@ class SE3TransformerLayer(nn.Module):
         logits = products.new_zeros(e, self.heads).index_add(1, self._key_heads, products) * self.scale
         alpha = segment_softmax(logits, target, n)  # [E, heads]
         value = self.value_linear(self.value(sender, edge_sh, invariants))
-        attended = _scatter(alpha[:, self._value_heads] * value, target, 0, n, "sum")
+        attended = scatter_unchecked(alpha[:, self._value_heads] * value, target, 0, n, "sum")
         return self.gate(attended + self.self_interaction(h))
 
 

@@ -16,37 +16,13 @@ and :math:`a_i` on nodes (by default the mean of its edges' :math:`a_{ij}` with
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
-from ..nn import FullyConnectedTensorProduct, SphericalHarmonics, scatter
-from ..nn._o3_gate import gate_for
-from ..o3 import Irrep, Irreps
-from ._geometric_graph import geometric_graph
-
-
-class SteerableLinear(nn.Module):
-    r"""``(h [..., irreps_in.dim], a [..., irreps_attr.dim]) -> [..., irreps_out.dim]``:
-    :math:`W_a h + b`, a fully connected tensor product with the attribute :math:`a`
-    and a bias on the ``0e`` outputs.
-
-    The tensor product holds its weights at the scale of their fan-in
-    (``weight_scale='fan_in'``): the same function, but an optimizer like Adam moves them at
-    the pace it moves an ``nn.Linear``'s, not :math:`\sqrt{n_{in}}` times slower."""
-
-    def __init__(self, irreps_in, irreps_out, irreps_attr):
-        super().__init__()
-        self.tp = FullyConnectedTensorProduct(irreps_in, irreps_attr, irreps_out, weight_scale="fan_in")
-        self.irreps_out = self.tp.irreps_out
-        scalar = [sl for (_, ir), sl in zip(self.irreps_out, self.irreps_out.slices()) if ir == Irrep("0e")]
-        index = torch.cat([torch.arange(sl.start, sl.stop) for sl in scalar] or [torch.zeros(0, dtype=torch.long)])
-        self.bias = nn.Parameter(torch.zeros(len(index)))
-        self.register_buffer("_bias_index", index, persistent=False)
-
-    def forward(self, h, a):
-        out = self.tp(h, a)
-        return out.index_add(-1, self._bias_index, self.bias.to(out.dtype).expand(out.shape[:-1] + self.bias.shape))
+from symmetries.nn import FullyConnectedTensorProduct, SphericalHarmonics, scatter
+from symmetries.nn.o3 import SteerableLinear, gate_for
+from symmetries.o3 import Irrep, Irreps
+from symmetries.models._geometric_graph import geometric_graph
 
 
 class SEGNNLayer(nn.Module):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..nn import IrrepsLinear, SphericalHarmonics, scatter
-from ..nn._o3_gate import gate_for
-from ..o3 import Irreps
-from ._convolution import PointConvolution, hidden_irreps
-from ._geometric_graph import geometric_graph
+from symmetries.nn import IrrepsLinear, SphericalHarmonics, scatter
+from symmetries.nn.o3 import gate_for
+from symmetries.o3 import Irreps
+from symmetries.nn.o3 import PointConvolution, hidden_irreps
+from symmetries.models._geometric_graph import geometric_graph
 
 
 def edge_invariants(vectors, edge_scalars):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ._batch import AtomsBatch, GraphData
+from symmetries.models._batch import AtomsBatch, AtomsGraphs
 
 
 def potential_loss(pred: dict, batch: AtomsBatch, energy_weight: float = 1.0, force_weight: float = 1.0,
@@ -32,10 +32,10 @@ def _predict(model, batch: AtomsBatch, stress: bool):
 
 
 def evaluate_potential(model, data, batch_size: int = 16) -> dict[str, float]:
-    """Errors of ``model`` on ``data`` (an AtomsData or :class:`GraphData`): ``energy_mae`` (eV
+    """Errors of ``model`` on ``data`` (an AtomsData or :class:`AtomsGraphs`): ``energy_mae`` (eV
     per frame), ``energy_mae_per_atom``, ``force_mae``, ``force_rmse`` (eV/A), ``stress_mae``
     (eV/A^3, when the data have stress) and ``force_std`` of the data for scale."""
-    graphs = data if isinstance(data, GraphData) else GraphData(_as_model(data, model), model.cutoff)
+    graphs = data if isinstance(data, AtomsGraphs) else AtomsGraphs(_as_model(data, model), model.cutoff)
     was_training = model.training
     model.eval()
     e_err, e_atom, f_err, s_err = [], [], [], []
@@ -86,8 +86,8 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
     Returns the history: per epoch ``train_loss``, ``val_loss``, ``lr``; ``best_epoch``,
     ``best_val_loss``, ``epochs_run`` and ``stopped_early``.
     """
-    train_g = GraphData(_as_model(train, model), model.cutoff)
-    val_g = GraphData(_as_model(val, model), model.cutoff) if val is not None else train_g
+    train_g = AtomsGraphs(_as_model(train, model), model.cutoff)
+    val_g = AtomsGraphs(_as_model(val, model), model.cutoff) if val is not None else train_g
     stress = stress_weight > 0 and train.stress is not None
     weights = dict(energy_weight=energy_weight, force_weight=force_weight, stress_weight=stress_weight if stress else 0.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -150,7 +150,7 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
             "epochs_run": state["epoch"], "stopped_early": state["stopped_early"]}
 
 
-def _loss_on(model, graphs: GraphData, batch_size: int, stress: bool, weights: dict) -> float:
+def _loss_on(model, graphs: AtomsGraphs, batch_size: int, stress: bool, weights: dict) -> float:
     model.eval()
     total = 0.0
     for batch in graphs.batches(batch_size):

@@ -85,9 +85,9 @@ class Irrep(tuple):
 
     def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
         """:math:`\\rho(R)` for orthogonal matrices ``(..., 3, 3)``, shape ``(..., 2l+1, 2l+1)``."""
-        from ._wigner import _irrep_D_from_matrix
+        from symmetries.o3._wigner import irrep_D_from_matrix
 
-        return _irrep_D_from_matrix(self.l, self.p, R)
+        return irrep_D_from_matrix(self.l, self.p, R)
 
 
 class MulIrrep(NamedTuple):
@@ -288,7 +288,7 @@ class Irreps(tuple):
     @property
     def rep(self):
         """The O(3) representation (a ``SumRep`` of ``irrep(O3(), l, p)`` in order)."""
-        from ._rep import irreps_rep
+        from symmetries.o3._rep import irreps_rep
 
         return irreps_rep(self)
 
@@ -297,9 +297,9 @@ class Irreps(tuple):
 
     def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
         """Block-diagonal :math:`\\rho(R)`, ``(..., dim, dim)``, for orthogonal ``R`` ``(..., 3, 3)``."""
-        from ._wigner import _irrep_D_from_matrix
+        from symmetries.o3._wigner import irrep_D_from_matrix
 
-        blocks = {ir: _irrep_D_from_matrix(ir.l, ir.p, R) for _, ir in self}
+        blocks = {ir: irrep_D_from_matrix(ir.l, ir.p, R) for _, ir in self}
         out = R.new_zeros(R.shape[:-2] + (self.dim, self.dim))
         i = 0
         for mul, ir in self:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from ..groups import O3
-from ..reps import SumRep, irrep
+from symmetries.groups import O3
+from symmetries.reps import SumRep, irrep
 
 
 class IrrepsRep(SumRep):

@@ -12,7 +12,7 @@ recomputes them and runs the statements in reverse (adjoint):
 
 then through the normalization, :math:`\bar x = (\bar{\hat x} - \hat x (\hat x \cdot
 \bar{\hat x})) / |x|`. The source is cached on disk by its hash and compiled once per
-machine (:func:`symmetries._compiled.compiled_module`); :mod:`._spherical_numba` uses these
+machine (:func:`symmetries._internal.compiled.compiled_module`); :mod:`._spherical_numba` uses these
 loops for batches of at least :data:`MIN_BATCH` vectors and degrees up to :data:`MAX_L`.
 """
 
@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._compiled import SourceWriter, compiled_module
-from ._spherical_harmonics import _step_terms
+from symmetries._internal.compiled import SourceWriter, compiled_module
+from symmetries.o3._spherical_harmonics import step_terms
 
 #: vectors per tile: held component-major, so the loop over a tile's vectors vectorizes
 TILE = 64
@@ -44,7 +44,7 @@ def _statements(lmax: int):
     """The recurrence as ``(target, [(source, j, coefficient index)])`` and the coefficients."""
     steps, coefs = [], []
     for l in range(2, lmax + 1):
-        for k, comp in enumerate(_step_terms(l)):
+        for k, comp in enumerate(step_terms(l)):
             terms = []
             for i, j, c in comp:
                 terms.append(((l - 1) ** 2 + i, j, len(coefs)))
@@ -138,7 +138,7 @@ def harmonics_source(ls: tuple, scales: tuple) -> str:
 
 def coefficients(ls: tuple, scales: tuple) -> np.ndarray:
     """The constants the generated loops read: recurrence, sqrt(3), eps, 1, then the scales."""
-    from ._spherical_numba import EPS
+    from symmetries.o3._spherical_numba import EPS
 
     _, coefs = _statements(max(ls))
     return np.asarray(coefs + [math.sqrt(3.0), EPS, 1.0] + list(scales), dtype=np.float64)

@@ -17,15 +17,15 @@ import math
 
 import torch
 
-from .._compiled import available as compiled_available
-from ._irreps import Irreps
-from ._wigner import wigner_3j
+from symmetries._internal.compiled import available as compiled_available
+from symmetries.o3._irreps import Irreps
+from symmetries.o3._wigner import wigner_3j
 
 _NORMALIZATIONS = ("integral", "component", "norm")
 
 
 @functools.lru_cache(maxsize=None)
-def _step_terms(l: int) -> tuple:
+def step_terms(l: int) -> tuple:
     r"""For each component k of :math:`Y^l`: the nonzero terms ``(i, j, c)`` of
     :math:`Y^l_k = \sum c \, Y^{l-1}_i x_j` (about 5 per component: the 3j symbol is sparse)."""
     C = wigner_3j(l - 1, 1, l)
@@ -77,11 +77,11 @@ def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalizatio
     ls = tuple(ls)
     scales = tuple(_scale(l, normalization) for l in ls)
     if compiled_available(x) and not torch.compiler.is_compiling():
-        from ._spherical_numba import CompiledSphericalHarmonics
+        from symmetries.o3._spherical_numba import CompiledSphericalHarmonics
 
         out = CompiledSphericalHarmonics.apply(x, normalize, ls, scales)
     else:
-        out = _harmonics(x, normalize, ls, scales)
+        out = harmonics_reference(x, normalize, ls, scales)
     return out.reshape(batch + (out.shape[-1],))
 
 
@@ -90,7 +90,7 @@ def _scale(l: int, normalization: str) -> float:
     return {"component": 1.0, "integral": (4 * math.pi) ** -0.5, "norm": (2 * l + 1) ** -0.5}[normalization]
 
 
-def _harmonics(x: torch.Tensor, normalize: bool, ls: tuple, scales: tuple) -> torch.Tensor:
+def harmonics_reference(x: torch.Tensor, normalize: bool, ls: tuple, scales: tuple) -> torch.Tensor:
     """The recurrence in PyTorch operations: ``x (N, 3)`` -> ``(N, sum(2l+1))``."""
     if normalize:
         x = torch.nn.functional.normalize(x, dim=-1)
@@ -102,7 +102,7 @@ def _harmonics(x: torch.Tensor, normalize: bool, ls: tuple, scales: tuple) -> to
         rows.append([math.sqrt(3) * t for t in xyz])
     for l in range(2, lmax + 1):
         prev, new = rows[-1], []
-        for terms in _step_terms(l):
+        for terms in step_terms(l):
             (i, j, c), rest = terms[0], terms[1:]
             acc = prev[i] * xyz[j] * c
             for i, j, c in rest:

@@ -25,9 +25,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .._compiled import jit, ranges, run
-from . import _spherical_generated as generated
-from ._spherical_harmonics import _harmonics, _step_terms
+from symmetries._internal.compiled import jit, ranges, run
+from symmetries.o3 import _spherical_generated as generated
+from symmetries.o3._spherical_harmonics import harmonics_reference, step_terms
 
 #: vectors per tile: long unit-stride rows, and (l_max + 1)^2 of them stay in cache
 TILE = 64
@@ -40,7 +40,7 @@ def _tables(ls: tuple, scales: tuple):
     """Terms of every step ``l = 2 .. l_max`` as ``(source row, j, target row, c)`` with rows
     ``l^2 + m``; and per requested ``l``: its first row, width, first output column, scale."""
     terms = [((l - 1) ** 2 + i, j, l * l + k, c) for l in range(2, max(ls) + 1)
-             for k, comp in enumerate(_step_terms(l)) for i, j, c in comp]
+             for k, comp in enumerate(step_terms(l)) for i, j, c in comp]
     src, xj, dst, coef = zip(*terms) if terms else ((), (), (), ())
     outs, col = [], 0
     for l in ls:
@@ -149,7 +149,7 @@ class CompiledSphericalHarmonics(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: a second derivative will follow
             with torch.enable_grad():  # through the PyTorch recurrence
-                y = _harmonics(x, ctx.normalize, ctx.ls, ctx.scales)
+                y = harmonics_reference(x, ctx.normalize, ctx.ls, ctx.scales)
                 if not y.requires_grad:  # only l = 0: a constant
                     return torch.zeros_like(x), None, None, None
                 (gx,) = torch.autograd.grad(y, x, grad, create_graph=True)

@@ -1,13 +1,13 @@
 r"""Wigner D matrices and Wigner 3j symbols of SO(3) in e3nn's real basis.
 
 :math:`D^l(\alpha, \beta, \gamma) = e^{\alpha X_y} e^{\beta X_x} e^{\gamma X_y}` (Y-X-Y Euler
-angles) with the real generators of :func:`symmetries.reps._so3.so3_generators`; for
+angles) with the real generators of :func:`symmetries.reps.so3.so3_generators`; for
 ``l = 1`` it is the rotation matrix itself. The 3j symbol :math:`C^{l_1 l_2 l_3}` is the
 unique (up to sign) invariant tensor,
 :math:`C_{ijk} = D^{l_1}_{ii'} D^{l_2}_{jj'} D^{l_3}_{kk'} C_{i'j'k'}`, with Frobenius norm 1.
 Its sign follows e3nn 0.6: the complex (Condon-Shortley) Clebsch-Gordan coefficients
 :math:`\langle l_1 m_1 l_2 m_2 | l_3 m_3 \rangle` changed to the real basis with
-:math:`Q^l` (:func:`symmetries.reps._so3.real_to_complex`):
+:math:`Q^l` (:func:`symmetries.reps.so3.real_to_complex`):
 :math:`C_{jlm} \propto \sum Q^{l_1}_{ij} Q^{l_2}_{kl} \overline{Q^{l_3}_{nm}} \langle i k | n \rangle`.
 """
 
@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import torch
 
-from ..reps._so3 import angles_to_matrix, matrix_to_angles, real_to_complex, wigner_D_from_angles
+from symmetries.reps.so3 import angles_to_matrix, matrix_to_angles, real_to_complex, wigner_D_from_angles
 
 __all__ = ["wigner_D", "wigner_3j", "angles_to_matrix", "matrix_to_angles"]
 
@@ -40,7 +40,7 @@ def wigner_D(l: int, alpha, beta, gamma) -> torch.Tensor:
     return wigner_D_from_angles(l, alpha, beta, gamma)
 
 
-def _irrep_D_from_matrix(l: int, p: int, R: torch.Tensor) -> torch.Tensor:
+def irrep_D_from_matrix(l: int, p: int, R: torch.Tensor) -> torch.Tensor:
     r""":math:`p^{(1-\det R)/2} D^l(R \det R)` for orthogonal ``R`` ``(..., 3, 3)``."""
     if not torch.is_tensor(R) or R.dim() < 2 or R.shape[-2:] != (3, 3) or not R.is_floating_point():
         shape = tuple(R.shape) if torch.is_tensor(R) else type(R).__name__

@@ -1,12 +1,12 @@
 """Representations: the Rep algebra, irreps, characters, decomposition, equivariant bases."""
 
-from ._basic import PermutationRep, StandardRep, TrivialRep, regular
-from ._basis import basis_size, equivariant_basis
-from ._decompose import Decomposition, character_multiplicity, decompose
-from ._irreps import Irrep, irrep, irreps
-from ._product import DualRep, TensorRep
-from ._rep import Rep
-from ._sum import SumRep
+from symmetries.reps._basic import PermutationRep, StandardRep, TrivialRep, regular
+from symmetries.reps._basis import basis_size, block_basis, equivariant_basis
+from symmetries.reps._decompose import Decomposition, character_multiplicity, decompose
+from symmetries.reps._irreps import IrreducibleRep, irrep, irreps
+from symmetries.reps._product import DualRep, TensorRep
+from symmetries.reps._rep import Rep
+from symmetries.reps._sum import SumRep
 
 
 def trivial(group):
@@ -20,7 +20,7 @@ def standard(group):
 
 
 __all__ = [
-    "Rep", "SumRep", "TensorRep", "DualRep", "TrivialRep", "StandardRep", "PermutationRep", "Irrep",
-    "trivial", "standard", "regular", "irrep", "irreps", "equivariant_basis", "basis_size",
+    "Rep", "SumRep", "TensorRep", "DualRep", "TrivialRep", "StandardRep", "PermutationRep", "IrreducibleRep",
+    "trivial", "standard", "regular", "irrep", "irreps", "equivariant_basis", "basis_size", "block_basis",
     "decompose", "Decomposition", "character_multiplicity",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..groups import Cyclic, DirectProduct, Dihedral, Group, MatrixGroup, Symmetric
-from ._rep import Rep, device_of, float_dtype, permutation_matrices
+from symmetries.groups import Cyclic, DirectProduct, Dihedral, Group, MatrixGroup, Symmetric
+from symmetries.reps._rep import Rep, device_of, float_dtype, permutation_matrices
 
 
 class TrivialRep(Rep):
@@ -72,11 +72,11 @@ class StandardRep(Rep):
         if isinstance(G, Symmetric):
             return permutation_matrices(g)
         if isinstance(G, Cyclic):
-            return _rotation(G.angle(g))
+            return rotation_matrices(G.angle(g))
         if isinstance(G, Dihedral):
-            rot = _rotation(g[:, 0].double() * (2 * torch.pi / G.n))
-            return rot @ _flip(g[:, 1])
-        from ._rep import block_diag
+            rot = rotation_matrices(g[:, 0].double() * (2 * torch.pi / G.n))
+            return rot @ flip_matrices(g[:, 1])
+        from symmetries.reps._rep import block_diag
 
         return block_diag([self._parts[0](g[0]), self._parts[1](g[1])])
 
@@ -85,7 +85,7 @@ class StandardRep(Rep):
         if isinstance(G, MatrixGroup):
             return A
         if isinstance(G, DirectProduct):
-            from ._rep import block_diag
+            from symmetries.reps._rep import block_diag
 
             a, b = G.split_lie(A)
             pa = self._parts[0].drep(a) if a.shape[-1] else a.new_zeros(len(A), self._parts[0].dim, self._parts[0].dim)
@@ -99,12 +99,12 @@ class StandardRep(Rep):
         return g
 
 
-def _rotation(theta: torch.Tensor) -> torch.Tensor:
+def rotation_matrices(theta: torch.Tensor) -> torch.Tensor:
     c, s = torch.cos(theta), torch.sin(theta)
     return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
 
 
-def _flip(s: torch.Tensor) -> torch.Tensor:
+def flip_matrices(s: torch.Tensor) -> torch.Tensor:
     out = torch.zeros(s.shape[0], 2, 2, dtype=torch.float64, device=s.device)
     out[:, 0, 0] = 1.0
     out[:, 1, 1] = 1.0 - 2.0 * s.double()

@@ -7,8 +7,8 @@ import functools
 import numpy as np
 import torch
 
-from ..groups._group import check_same_group
-from ._rep import Rep
+from symmetries.groups import check_same_group
+from symmetries.reps._rep import Rep
 
 #: dense bases with more entries than this (float64) are returned sparse or refused
 DENSE_LIMIT = 2**27
@@ -32,7 +32,7 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
     """
     _check_reps(rep_in, rep_out)
     if len(rep_in.components()) == 1 and len(rep_out.components()) == 1:
-        block = _block_basis(rep_in, rep_out)  # no assembly needed
+        block = block_basis(rep_in, rep_out)  # no assembly needed
         if sparse is None or sparse == block.is_sparse:
             return block.clone()
     k, rows, cols, vals = _assemble(rep_in, rep_out)
@@ -55,7 +55,7 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
 def basis_size(rep_in: Rep, rep_out: Rep) -> int:
     """The number of independent equivariant maps, without building the basis."""
     _check_reps(rep_in, rep_out)
-    return sum(_block_basis(ri, ro).shape[0] for ro in rep_out.components() for ri in rep_in.components())
+    return sum(block_basis(ri, ro).shape[0] for ro in rep_out.components() for ri in rep_in.components())
 
 
 def _check_reps(rep_in, rep_out):
@@ -73,7 +73,7 @@ def _assemble(rep_in, rep_out):
     for ro in rep_out.components():
         i_off = 0
         for ri in rep_in.components():
-            block = _block_basis(ri, ro)
+            block = block_basis(ri, ro)
             if block.shape[0]:
                 if block.is_sparse:
                     idx, val = block.indices(), block.values()
@@ -94,7 +94,7 @@ def _assemble(rep_in, rep_out):
 
 
 @functools.lru_cache(maxsize=4096)
-def _block_basis(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
+def block_basis(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
     """Basis for a pair of non-sum reps: ``(k, d_out, d_in)``, dense or sparse."""
     if rep_in.is_permutation and rep_out.is_permutation:
         return _orbit_basis(rep_in, rep_out)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ._basis import equivariant_basis
-from ._irreps import irreps
-from ._rep import Rep, isclose_int
+from symmetries.reps._basis import equivariant_basis
+from symmetries.reps._irreps import irreps
+from symmetries.reps._rep import Rep, isclose_int
 
 
 @dataclass

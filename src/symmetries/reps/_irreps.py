@@ -6,13 +6,13 @@ import math
 
 import torch
 
-from ..groups import SO, Cyclic, Dihedral, Group, O
-from ._basic import _flip, _rotation
-from ._rep import Rep, float_dtype
-from ._so3 import so3_generators, wigner_D_from_matrix
+from symmetries.groups import SO, Cyclic, Dihedral, Group, O
+from symmetries.reps._basic import flip_matrices, rotation_matrices
+from symmetries.reps._rep import Rep, float_dtype
+from symmetries.reps.so3 import so3_generators, wigner_D_from_matrix
 
 
-class Irrep(Rep):
+class IrreducibleRep(Rep):
     """An irreducible representation, named by the group and an index tuple."""
 
     def __init__(self, group: Group, index: tuple, dim: int):
@@ -25,7 +25,7 @@ class Irrep(Rep):
         return f"irrep({self.group!r}, {', '.join(map(str, self.index))})"
 
 
-class _PlanarIrrep(Irrep):
+class _PlanarIrrep(IrreducibleRep):
     r"""Irreps of the planar groups: frequency ``k`` acts as rotation by :math:`k\theta`.
 
     ``flip`` is ``None`` for rotation-only groups, else the reflection type ``j``: 2-d irreps
@@ -45,7 +45,7 @@ class _PlanarIrrep(Irrep):
         if isinstance(G, Dihedral):
             return g[:, 0].double() * (2 * math.pi / G.n), g[:, 1]
         s = (torch.linalg.det(g) < 0).long() if self.flip is not None else None
-        r = g @ _flip(s).to(g) if s is not None else g  # g = R(theta) F^s
+        r = g @ flip_matrices(s).to(g) if s is not None else g  # g = R(theta) F^s
         return torch.atan2(r[:, 1, 0], r[:, 0, 0]), s
 
     def __call__(self, g):
@@ -56,9 +56,9 @@ class _PlanarIrrep(Irrep):
             if s is not None:
                 value = value * (1 - 2 * s.double()) ** self.flip
             return value.to(dtype)[:, None, None]
-        mats = _rotation(self.k * theta)
+        mats = rotation_matrices(self.k * theta)
         if s is not None:
-            mats = mats @ _flip(s).to(mats)
+            mats = mats @ flip_matrices(s).to(mats)
         return mats.to(dtype)
 
     def drep(self, A):
@@ -68,7 +68,7 @@ class _PlanarIrrep(Irrep):
         return self.k * A[:, 1, 0, None, None] * J
 
 
-class _SO3Irrep(Irrep):
+class _SO3Irrep(IrreducibleRep):
     r"""Wigner :math:`D^l` (real basis, e3nn convention); for O(3) with parity ``p``:
     :math:`\rho(R) = p^{(1-\det R)/2} D^l(R \det R)`."""
 

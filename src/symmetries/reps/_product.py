@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._rep import Rep, kron
+from symmetries.reps._rep import Rep, kron
 
 
 class TensorRep(Rep):

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from ..groups import Group
-from ..groups._group import check_same_group
+from symmetries.groups import Group
+from symmetries.groups import check_same_group
 
 
 class Rep:
@@ -60,7 +60,7 @@ class Rep:
             return self
         _check_rep(other, "add")
         check_same_group(self.group, other.group, "rep")
-        from ._sum import SumRep
+        from symmetries.reps._sum import SumRep
 
         return SumRep([self, other])
 
@@ -74,8 +74,8 @@ class Rep:
             return other * self
         _check_rep(other, "multiply")
         check_same_group(self.group, other.group, "rep")
-        from ._basic import TrivialRep
-        from ._product import TensorRep
+        from symmetries.reps._basic import TrivialRep
+        from symmetries.reps._product import TensorRep
 
         if isinstance(other, TrivialRep):  # 1 (x) V = V (x) 1 = V: same matrices
             return self
@@ -86,7 +86,7 @@ class Rep:
     def __rmul__(self, k):
         if not isinstance(k, int) or k < 0:
             raise TypeError(f"a rep can be multiplied by a non-negative int multiplicity, got {k!r}")
-        from ._sum import SumRep
+        from symmetries.reps._sum import SumRep
 
         return SumRep([self] * k) if k != 1 else self
 
@@ -94,17 +94,17 @@ class Rep:
         if not isinstance(k, int) or k < 0:
             raise TypeError(f"tensor power needs a non-negative int, got {k!r}")
         if k == 0:
-            from ._basic import TrivialRep
+            from symmetries.reps._basic import TrivialRep
 
             return TrivialRep(self.group)
-        from ._product import TensorRep
+        from symmetries.reps._product import TensorRep
 
         return TensorRep([self] * k) if k > 1 else self
 
     def dual(self) -> "Rep":
         if self.is_orthogonal:
             return self
-        from ._product import DualRep
+        from symmetries.reps._product import DualRep
 
         return DualRep(self)
 
@@ -119,7 +119,7 @@ class Rep:
 
     def decompose(self):
         """Irreducible decomposition; see :func:`symmetries.reps.decompose`."""
-        from ._decompose import decompose
+        from symmetries.reps._decompose import decompose
 
         return decompose(self)
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import torch
 
-from ._rep import Rep, block_diag
+from symmetries.reps._rep import Rep, block_diag
 
 
 class SumRep(Rep):

@@ -56,7 +56,7 @@ def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> N
 def _worker(rank: int, world: int, port: int, study: dict, imports: tuple[str, ...]) -> None:
     import torch.distributed as dist
 
-    from ._study import run_study
+    from symmetries.studies._study import run_study
 
     for name in imports:
         importlib.import_module(name)

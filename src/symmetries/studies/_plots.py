@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._summary import _order, summarize
+from symmetries.studies._summary import method_rank, summarize
 
 #: errors below this are drawn at this value on log axes (an exact zero has no logarithm)
 FLOOR = 1e-17
@@ -12,7 +12,7 @@ def _colors(methods):
     import matplotlib
 
     cmap = matplotlib.colormaps["tab10"]
-    return {m: cmap(_order(m) % 10) for m in methods}
+    return {m: cmap(method_rank(m) % 10) for m in methods}
 
 
 def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: str = "test error") -> None:
@@ -25,7 +25,7 @@ def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: s
     import matplotlib.ticker
 
     summary = summarize(rows)
-    methods = sorted({s["method"] for s in summary}, key=_order)
+    methods = sorted({s["method"] for s in summary}, key=method_rank)
     color = _colors(methods)
     fig, ax = plt.subplots(figsize=(7, 4.6), dpi=110)
     for m in methods:
@@ -62,7 +62,7 @@ def equivariance_errors(rows: list[dict], path: str, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = sorted({r["method"] for r in rows}, key=_order)
+    methods = sorted({r["method"] for r in rows}, key=method_rank)
     sizes = sorted({r["size"] for r in rows})
     cmap = matplotlib.colormaps["viridis"]
     shade = {n: cmap(i / max(1, len(sizes) - 1) * 0.9) for i, n in enumerate(sizes)}

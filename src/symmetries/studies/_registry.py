@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._task import METHODS, Task
+from symmetries.studies._task import METHODS, Task
 
 _TASKS: dict[str, type[Task]] = {}
 
@@ -33,7 +33,7 @@ def unregister_task(name: str) -> None:
 
 
 def _load_builtin():
-    from . import tasks  # noqa: F401  (registers the built-in tasks)
+    from symmetries.studies import tasks  # noqa: F401  (registers the built-in tasks)
 
 
 def task_names() -> list[str]:

@@ -8,10 +8,10 @@ import html
 import json
 import os
 
-from ._plots import equivariance_errors, learning_curves
-from ._study import STUDY_FORMAT, write_json_atomic
-from ._summary import summarize
-from ._task import METHOD_DESCRIPTIONS
+from symmetries.studies._plots import equivariance_errors, learning_curves
+from symmetries.studies._study import STUDY_FORMAT, write_json_atomic
+from symmetries.studies._summary import summarize
+from symmetries.studies._task import METHOD_DESCRIPTIONS
 
 COLUMNS = ["task", "method", "size", "seed", "metric", "metric_name", "equivariance_max_rel",
            "equivariance_mean_rel", "equivariance_verdict", "train_loss", "steps", "seconds", "n_params", "device"]

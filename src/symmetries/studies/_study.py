@@ -6,9 +6,9 @@ import json
 import os
 from dataclasses import dataclass
 
-from ._registry import get_task
-from ._task import METHODS, Task, check_method
-from ._train import train_run
+from symmetries.studies._registry import get_task
+from symmetries.studies._task import METHODS, Task, check_method
+from symmetries.studies._train import train_run
 
 #: version of the results-folder layout; a folder written by another version is refused
 STUDY_FORMAT = 1
@@ -158,7 +158,7 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
         dist.barrier()
     rows = load_results(out)
     if rank == 0 and report:
-        from ._report import write_report
+        from symmetries.studies._report import write_report
 
         write_report(out, task, rows)
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._task import METHODS
+from symmetries.studies._task import METHODS
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -14,7 +14,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     for r in rows:
         groups.setdefault((r["method"], r["size"]), []).append(r)
     out = []
-    for (method, size), rs in sorted(groups.items(), key=lambda kv: (_order(kv[0][0]), kv[0][1])):
+    for (method, size), rs in sorted(groups.items(), key=lambda kv: (method_rank(kv[0][0]), kv[0][1])):
         m = [r["metric"] for r in rs]
         e = sorted(r["equivariance_max_rel"] for r in rs)
         mean = sum(m) / len(m)
@@ -25,7 +25,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _order(method: str) -> int:
+def method_rank(method: str) -> int:
     return METHODS.index(method) if method in METHODS else len(METHODS)
 
 
@@ -35,7 +35,7 @@ def format_table(rows: list[dict], metric_name: str = "metric") -> str:
     if not summary:
         return "(no finished runs)"
     sizes = sorted({s["size"] for s in summary})
-    methods = sorted({s["method"] for s in summary}, key=_order)
+    methods = sorted({s["method"] for s in summary}, key=method_rank)
     cell = {(s["method"], s["size"]): s for s in summary}
     head = [f"{metric_name} (mean ± std over seeds)"] + [f"n={n}" for n in sizes] + ["equivariance error"]
     body = []

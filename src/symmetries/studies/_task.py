@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..actions import as_action
+from symmetries.actions import as_action
+from symmetries.groups import Euclidean
 
 #: the training strategies a study compares (a task lists the ones it supports)
 METHODS = ("plain", "augment", "average", "canonicalize", "soft", "equivariant")
@@ -128,7 +129,7 @@ class Task:
         cloud = point_cloud_positions(as_action(self.action_in))
         if cloud is None:
             raise NotImplementedError(f"task {self.name!r} has no canonicalizer")
-        from ..symmetrize import PointCloudCanonicalizer
+        from symmetries.symmetrize import PointCloudCanonicalizer
 
         key, d, special = cloud
         return PointCloudCanonicalizer(d, special=special, positions=key)
@@ -163,7 +164,7 @@ class Task:
             return self.make_model()
         if method == "equivariant":
             return self.make_equivariant_model()
-        from .. import symmetrize
+        from symmetries import symmetrize
 
         act_in = as_action(self.action_in)
         cloud = point_cloud_positions(act_in)
@@ -174,7 +175,7 @@ class Task:
             exact = order is not None and order <= EXACT_AVERAGE_ORDER
             return symmetrize.GroupAveraging(self.make_model(), act_in, self.action_out,
                                              n_samples=None if exact else self.average_samples)
-        translate = cloud is not None and not hasattr(act_in.group, "from_parts")
+        translate = cloud is not None and not isinstance(act_in.group, Euclidean)
         return symmetrize.Canonicalization(self.make_model(), self.make_canonicalizer(), act_in, self.action_out,
                                            positions=None if cloud is None else cloud[0], translation=translate)
 
@@ -191,8 +192,8 @@ def point_cloud_positions(action):
     ``key`` of the input (``None``: the input itself), else ``None``."""
     layout = getattr(action, "layout", None)
     group = getattr(action, "group", None)
-    d = getattr(group, "n", None) if hasattr(group, "from_parts") else getattr(group, "d", None)
-    special = bool(getattr(group, "special", getattr(group, "_special", False)))
+    d = group.n if isinstance(group, Euclidean) else getattr(group, "d", None)
+    special = bool(getattr(group, "special", False))
     if isinstance(layout, str) and layout == "position":
         return None, d, special
     if isinstance(layout, (tuple, list)) and "position" in layout:

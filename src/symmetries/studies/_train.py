@@ -8,10 +8,10 @@ import time
 
 import torch
 
-from ..symmetrize import Augment, equivariance_penalty
-from ..symmetrize._tree import batch_size, cat, take, tree_map
-from ..testing import check_equivariance
-from ._task import Task, check_method
+from symmetries.symmetrize import Augment, equivariance_penalty
+from symmetries._internal.tree import batch_size, cat, take, tree_map
+from symmetries.testing import check_equivariance
+from symmetries.studies._task import Task, check_method
 
 
 def save_atomic(obj, path: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..actions import as_action
-from ._tree import batch_size, to_device
+from symmetries.actions import as_action
+from symmetries._internal.tree import batch_size, to_device
 
 
 class Augment:

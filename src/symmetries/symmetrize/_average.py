@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..actions import as_action
-from ._tree import batch_size, mean_over_copies, take, to_device
+from symmetries.actions import as_action
+from symmetries._internal.tree import batch_size, mean_over_copies, take, to_device
 
 
 class GroupAveraging(nn.Module):

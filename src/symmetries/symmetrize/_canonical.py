@@ -5,8 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..actions import as_action
-from ._frames import _get, _set, _shift
+from symmetries.actions import as_action
+from symmetries.groups import Euclidean
+from symmetries.nn import mlp
+from symmetries._internal.tree import get_entry, set_entry
+from symmetries.symmetrize._frames import translate_positions
 
 
 class Canonicalization(nn.Module):
@@ -39,7 +42,7 @@ class Canonicalization(nn.Module):
         if self.action_out.group not in (None, self.group):
             raise ValueError(f"action_in acts by {self.group!r} but action_out by {self.action_out.group!r}: "
                              "they must share one group")
-        self.euclidean = hasattr(self.group, "from_parts") and hasattr(self.group, "linear_group")
+        self.euclidean = isinstance(self.group, Euclidean)
         if self.euclidean and output_positions is not None:
             raise ValueError(f"with {self.group!r}, action_out translates the outputs itself: "
                              "leave output_positions unset")
@@ -50,16 +53,16 @@ class Canonicalization(nn.Module):
     def forward(self, x):
         h = self.canonicalizer(x)
         if self.euclidean:  # homogeneous (h, centroid): the actions translate
-            t = _get(x, self.positions).mean(1)
+            t = get_entry(x, self.positions).mean(1)
             g = self.group.from_parts(h, t.to(h.dtype))
             return self.action_out.act(g, self.model(self.action_in.act(self.group.inverse(g), x)))
         if self.translation:
-            t = _get(x, self.positions).mean(1)
-            x = _set(x, self.positions, _shift(_get(x, self.positions), -t))
+            t = get_entry(x, self.positions).mean(1)
+            x = set_entry(x, self.positions, translate_positions(get_entry(x, self.positions), -t))
         y = self.action_out.act(h, self.model(self.action_in.act(self.group.inverse(h), x)))
         if self.translation and self.output_positions is not None:
             key = None if self.output_positions is True else self.output_positions
-            y = _set(y, key, _shift(_get(y, key), t))
+            y = set_entry(y, key, translate_positions(get_entry(y, key), t))
         return y
 
 
@@ -85,11 +88,6 @@ def orthogonalize(vectors: torch.Tensor, special: bool = False) -> torch.Tensor:
     return Q
 
 
-def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                         nn.Linear(hidden, n_out))
-
-
 class OrthogonalCanonicalizer(nn.Module):
     r"""Predict an element of O(d) (SO(d) when ``special``) from ``k`` vectors in :math:`R^d`.
 
@@ -106,7 +104,7 @@ class OrthogonalCanonicalizer(nn.Module):
         super().__init__()
         self.k, self.d, self.special = int(n_vectors), int(dim), bool(special)
         self.m = min(self.k, self.d)
-        self.net = _mlp(self.k * self.k, hidden, self.m * self.k)
+        self.net = mlp([self.k * self.k, hidden, hidden, self.m * self.k])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.k * self.d:
@@ -130,10 +128,10 @@ class PointCloudCanonicalizer(nn.Module):
     def __init__(self, dim: int, hidden: int = 32, special: bool = False, positions=None):
         super().__init__()
         self.d, self.special, self.positions = int(dim), bool(special), positions
-        self.net = _mlp(1, hidden, self.d)
+        self.net = mlp([1, hidden, hidden, self.d])
 
     def forward(self, x) -> torch.Tensor:
-        pos = _get(x, self.positions)
+        pos = get_entry(x, self.positions)
         if pos.dim() != 3 or pos.shape[-1] != self.d:
             raise ValueError(f"positions must be (batch, points, {self.d}), got shape {tuple(pos.shape)}")
         y = pos - pos.mean(1, keepdim=True)

@@ -8,9 +8,9 @@ import warnings
 import torch
 from torch import nn
 
-from ..actions import as_action
-from ..groups import O
-from ._tree import mean_over_copies, take
+from symmetries.actions import as_action
+from symmetries.groups import O, Euclidean
+from symmetries._internal.tree import get_entry, mean_over_copies, set_entry, take
 
 
 def pca_frames(positions: torch.Tensor, special: bool = False, center: bool = True, tol: float = 1e-6):
@@ -79,7 +79,7 @@ class FrameAveraging(nn.Module):
         self.model = model
         self.action_in, self.action_out = as_action(action_in), as_action(action_out)
         G = self.action_in.group
-        self.euclidean = hasattr(G, "from_parts") and hasattr(G, "linear_group")
+        self.euclidean = isinstance(G, Euclidean)
         if not (isinstance(G, O) or self.euclidean):
             raise ValueError(f"FrameAveraging needs an action of O(d), SO(d) or E(d), got one of {G!r}")
         if self.euclidean and not translation:
@@ -94,7 +94,7 @@ class FrameAveraging(nn.Module):
         if output_positions is not None and not translation:
             raise ValueError("output_positions needs translation=True")
         self.group = G
-        self.d, self.special = (G.n, bool(G.special)) if self.euclidean else (G.d, bool(G._special))
+        self.d, self.special = (G.n, bool(G.special)) if self.euclidean else (G.d, bool(G.special))
         self.positions, self.translation, self.output_positions = positions, bool(translation), output_positions
         self.tol, self.on_degenerate = float(tol), on_degenerate
 
@@ -103,7 +103,7 @@ class FrameAveraging(nn.Module):
         return 2 ** (self.d - 1) if self.special else 2**self.d
 
     def forward(self, x):
-        pos = _get(x, self.positions)
+        pos = get_entry(x, self.positions)
         if pos.dim() != 3 or pos.shape[-1] != self.d:
             raise ValueError(f"positions must be (batch, points, {self.d}), got shape {tuple(pos.shape)}")
         R, t, degenerate = pca_frames(pos, self.special, self.translation, self.tol)
@@ -122,34 +122,20 @@ class FrameAveraging(nn.Module):
             y = self.model(self.action_in.act(self.group.inverse(g), xs))
             return mean_over_copies(self.action_out.act(g, y), K)
         if self.translation:
-            xs = _set(xs, self.positions, _shift(_get(xs, self.positions), -tk))
+            xs = set_entry(xs, self.positions, translate_positions(get_entry(xs, self.positions), -tk))
         y = self.model(self.action_in.act(Rk.transpose(1, 2), xs))
         y = self.action_out.act(Rk, y)
         if self.output_positions is not None:
             key = None if self.output_positions is True else self.output_positions
-            y = _set(y, key, _shift(_get(y, key), tk))
+            y = set_entry(y, key, translate_positions(get_entry(y, key), tk))
         return mean_over_copies(y, K)
 
     def extra_repr(self):
         return f"group={self.group!r}, frames={self.n_frames}, translation={self.translation}"
 
 
-def _shift(v, t):
+def translate_positions(v, t):
     """``v (n, ..., d) + t (n, d)`` broadcast over the middle axes."""
     if v.shape[0] != t.shape[0] or v.shape[-1] != t.shape[-1]:
         raise ValueError(f"cannot translate positions of shape {tuple(v.shape)} by centroids {tuple(t.shape)}")
     return v + t.to(v.dtype).reshape(t.shape[0], *([1] * (v.dim() - 2)), t.shape[-1])
-
-
-def _get(x, key):
-    return x if key is None else x[key]
-
-
-def _set(x, key, value):
-    if key is None:
-        return value
-    if isinstance(x, dict):
-        return {**x, key: value}
-    items = list(x)
-    items[key] = value
-    return type(x)(items)

@@ -1,6 +1,6 @@
 """Equivariance checks for any callable, and assertions and checkpoint round trips for tests."""
 
-from ._check import EquivarianceReport, assert_equivariant, check_equivariance
-from ._state import reload_state_dict
+from symmetries.testing._check import EquivarianceReport, assert_equivariant, check_equivariance
+from symmetries.testing._state import reload_state_dict
 
 __all__ = ["EquivarianceReport", "check_equivariance", "assert_equivariant", "reload_state_dict"]

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..actions import as_action
+from symmetries._internal.tree import leaves
+from symmetries.actions import as_action
 
 
 @dataclass
@@ -98,16 +99,14 @@ def check_equivariance(f, act_in, act_out, inputs, n_samples: int = 64, generato
 
 
 def _dtype(x):
-    from ..actions._action import _tensors
 
-    floats = [t.dtype for t in _tensors(x) if t.is_floating_point()]
+    floats = [t.dtype for t in leaves(x) if t.is_floating_point()]
     return floats[0] if floats else torch.float64
 
 
 def _to_device(g, x):
-    from ..actions._action import _tensors
 
-    ts = _tensors(x)
+    ts = leaves(x)
     if not ts:
         return g
     dev = ts[0].device

@@ -21,13 +21,13 @@ its basis is known), the same ``state_dict`` in train and eval mode, and exports
 without this package (TorchScript, ONNX).
 """
 
-from ._basis import HarmonicRep, kernel_basis
-from ._conv import GroupConv2d, R2Conv, R2ConvTranspose
-from ._export import export
-from ._field import FieldType, quotient
-from ._nonlinear import GatedNonlinearity2d, NormNonlinearity2d, PointwiseNonlinearity2d
-from ._norm import FieldBatchNorm2d
-from ._pool import AntialiasedPool2d, GroupPool2d, PointwiseMaxPool2d
+from symmetries.nn.images._basis import HarmonicRep, kernel_basis
+from symmetries.nn.images._conv import GroupConv2d, R2Conv, R2ConvTranspose
+from symmetries.nn.images._export import export
+from symmetries.nn.images._field import FieldType, quotient
+from symmetries.nn.images._nonlinear import GatedNonlinearity2d, NormNonlinearity2d, PointwiseNonlinearity2d
+from symmetries.nn.images._norm import FieldBatchNorm2d
+from symmetries.nn.images._pool import AntialiasedPool2d, GroupPool2d, PointwiseMaxPool2d
 
 __all__ = [
     "FieldType", "quotient", "kernel_basis", "HarmonicRep", "R2Conv", "GroupConv2d", "R2ConvTranspose",

@@ -31,9 +31,9 @@ import math
 
 import torch
 
-from ...actions._image import planar_angle
-from ...groups import O, Cyclic, Dihedral
-from ...reps import PermutationRep, Rep, TensorRep, decompose, equivariant_basis
+from symmetries.actions import planar_angle
+from symmetries.groups import O, Cyclic, Dihedral
+from symmetries.reps import PermutationRep, Rep, TensorRep, decompose, equivariant_basis
 
 #: direct solves above this many unknowns go through the irreducible decomposition
 DIRECT_LIMIT = 256
@@ -204,7 +204,7 @@ def _coefficients(rep_in: Rep, rep_out: Rep, angular: Rep) -> torch.Tensor:
 @functools.lru_cache(maxsize=512)
 def invariant_vectors(rep: Rep) -> torch.Tensor:
     """Orthonormal basis ``(k, dim)`` (float64) of the vectors that ``rep`` leaves fixed."""
-    from ...reps import trivial
+    from symmetries.reps import trivial
 
     return _coefficients(trivial(rep.group), rep, HarmonicRep(rep.group, 0))[:, :, 0, 0]
 

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._basis import check_kernel_group, invariant_vectors, kernel_basis
-from ._field import FieldType
+from symmetries.nn.images._basis import check_kernel_group, invariant_vectors, kernel_basis
+from symmetries.nn.images._field import FieldType
 
 
 def _unique(reps):

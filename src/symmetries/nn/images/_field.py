@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import torch
 
-from ...actions import ImageAction
-from ...actions._image import is_planar_group
-from ...groups import Cyclic, Dihedral, Group
-from ...reps import PermutationRep, Rep, SumRep, regular, trivial
+from symmetries.actions import ImageAction
+from symmetries.actions import is_planar_group
+from symmetries.groups import Cyclic, Dihedral, Group
+from symmetries.reps import PermutationRep, Rep, SumRep, regular, trivial
 
 
 class FieldType:

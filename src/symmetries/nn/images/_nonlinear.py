@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._conv import is_fx_proxy
-from ._field import FieldType
+from symmetries.nn.images._conv import is_fx_proxy
+from symmetries.nn.images._field import FieldType
 
 _ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
                 "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU, "softplus": nn.Softplus}

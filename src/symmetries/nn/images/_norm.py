@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._basis import invariant_vectors
-from ._conv import is_fx_proxy
-from ._field import FieldType
-from ._nonlinear import acts_by_permutations, membership
+from symmetries.nn.images._basis import invariant_vectors
+from symmetries.nn.images._conv import is_fx_proxy
+from symmetries.nn.images._field import FieldType
+from symmetries.nn.images._nonlinear import acts_by_permutations, membership
 
 
 def _invariant_directions(ftype: FieldType) -> torch.Tensor:

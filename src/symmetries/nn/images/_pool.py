@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._conv import is_fx_proxy
-from ._field import FieldType
-from ._nonlinear import acts_by_permutations
+from symmetries.nn.images._conv import is_fx_proxy
+from symmetries.nn.images._field import FieldType
+from symmetries.nn.images._nonlinear import acts_by_permutations
 
 
 class GroupPool2d(nn.Module):

@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...actions import invariant, rotate_image
-from ...data import rotated_digits
-from ...groups import SO2, Cyclic, Dihedral
-from ...nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GroupConv2d, PointwiseNonlinearity2d,
+from symmetries.actions import invariant, rotate_image
+from symmetries.data import rotated_digits
+from symmetries.groups import SO2, Cyclic, Dihedral
+from symmetries.nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GroupConv2d, PointwiseNonlinearity2d,
                           R2Conv)
-from .._registry import register_task
-from .._task import Task
+from symmetries.studies._registry import register_task
+from symmetries.studies._task import Task
 
 GROUPS = {"p4": (Cyclic(4), "grid"), "d4": (Dihedral(4), "grid"), "c8": (Cyclic(8), "harmonic"),
           "c16": (Cyclic(16), "harmonic"), "d8": (Dihedral(8), "harmonic")}

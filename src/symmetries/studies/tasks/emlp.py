@@ -9,12 +9,12 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ... import data
-from ...groups import O, O3, Lorentz
-from ...nn import EMLP
-from ...reps import standard, trivial
-from .._registry import register_task
-from .._task import Task
+from symmetries import data
+from symmetries.groups import O, O3, Lorentz
+from symmetries.nn import EMLP, mlp
+from symmetries.reps import standard, trivial
+from symmetries.studies._registry import register_task
+from symmetries.studies._task import Task
 
 
 class Standardized(nn.Module):
@@ -28,15 +28,6 @@ class Standardized(nn.Module):
 
     def forward(self, x):
         return self.model(x / self.x_scale) * self.y_scale + self.y_mean
-
-
-def mlp(d_in: int, d_out: int, hidden: int, depth: int) -> nn.Sequential:
-    """A plain MLP with SiLU activations: ``depth`` hidden layers of ``hidden`` units."""
-    layers, d = [], d_in
-    for _ in range(depth):
-        layers += [nn.Linear(d, hidden), nn.SiLU()]
-        d = hidden
-    return nn.Sequential(*layers, nn.Linear(d, d_out))
 
 
 @dataclass
@@ -77,7 +68,7 @@ class _EMLPTask(Task):
 
     def make_model(self):
         d_in, d_out = self.action_in.dim, self.action_out.dim
-        return Standardized(mlp(d_in, d_out, self.hidden, self.depth), *self._stats)
+        return Standardized(mlp([d_in] + [self.hidden] * self.depth + [d_out]), *self._stats)
 
     def make_equivariant_model(self):
         return Standardized(EMLP(self.action_in, self.action_out, self.emlp_hidden, self.depth), *self._stats)

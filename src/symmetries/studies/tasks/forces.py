@@ -9,12 +9,12 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ...actions import PointCloudAction
-from ...actions._pointcloud import Euclidean
-from ...data import emt_md, xtb_md
-from ...models import NequIP
-from .._registry import register_task
-from .._task import Task
+from symmetries.actions import PointCloudAction
+from symmetries.groups import Euclidean
+from symmetries.data import emt_md, xtb_md
+from symmetries.models import NequIP
+from symmetries.studies._registry import register_task
+from symmetries.studies._task import Task
 
 MOLECULES = ("ethanol", "malonaldehyde", "aspirin")
 

@@ -1,0 +1,206 @@
+"""E(n)-equivariant graph neural networks (Satorras, Hoogeboom, Welling 2021).
+
+One layer (their eq. 3-6; velocity variant eq. 7), with :math:`j \\to i` messages along
+``edge_index`` (PyG layout: row 0 source ``j``, row 1 target ``i``):
+
+.. math::
+    m_{ij} &= \\phi_e(h_i, h_j, |x_i - x_j|^2, a_{ij}) \\\\
+    v_i' &= \\phi_v(h_i)\\, v_i + C \\textstyle\\sum_{j} (x_i - x_j)\\, \\phi_x(m_{ij})
+        \\quad(\\text{without velocities: } v_i' = C \\textstyle\\sum_j \\dots) \\\\
+    x_i' &= x_i + v_i' \\\\
+    h_i' &= h_i + \\phi_h\\big(h_i, \\textstyle\\sum_j m_{ij}\\big)
+
+with :math:`C = 1/\\deg(i)` (``coord_aggr="mean"``, the paper's :math:`1/(M-1)` on a
+complete graph) or 1 (``"sum"``). Rotations, reflections and translations of ``x`` (and
+rotations of ``v``) move ``x'`` alike and leave ``h'`` unchanged; relabelling nodes
+relabels the outputs. As in the reference code, the velocity term uses the input
+velocity in every layer.
+
+Stability options: ``normalize`` uses :math:`(x_i - x_j)/\\sqrt{|x_i - x_j|^2 + \\epsilon}`;
+``tanh`` bounds :math:`\\phi_x` to ``coords_range``; ``clamp`` caps the norm of each
+message's coordinate update (a rotation-equivariant version of the reference code's
+componentwise clamp); the last layer of :math:`\\phi_x` has no bias and Xavier-uniform
+weights with gain ``0.001``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from symmetries.nn._mlp import mlp
+from symmetries.nn.graphs._message_passing import is_graph_data, unpack_graph
+from symmetries.nn.graphs._build import fully_connected_graph
+from symmetries.nn.graphs._scatter import scatter_unchecked, check_graph
+
+
+class EGNNLayer(nn.Module):
+    r"""One E(n)-equivariant layer (E_GCL). Shapes: ``h`` ``[N, features]``, ``pos`` ``[N, d]``,
+    ``edge_index`` ``[2, E]``, ``edge_attr`` ``[E, edge_features]``, ``vel`` ``[N, d]``
+    (required when ``velocity``) -> ``(h' [N, out_features], pos' [N, d])``.
+
+    ``aggr`` reduces messages for :math:`h` (``"sum"`` as in the paper, or ``"mean"``);
+    ``coord_aggr`` reduces coordinate updates (``"mean"`` = :math:`C = 1/\deg(i)`).
+    ``attention`` multiplies :math:`m_{ij}` by a learned gate :math:`\sigma(w^T m_{ij})`.
+    """
+
+    def __init__(self, features: int, out_features: int | None = None, hidden: int | None = None,
+                 edge_features: int = 0, velocity: bool = False, residual: bool = True, attention: bool = False,
+                 normalize: bool = False, tanh: bool = False, coords_range: float = 1.0, clamp: float | None = None,
+                 aggr: str = "sum", coord_aggr: str = "mean", update_coords: bool = True,
+                 act: type[nn.Module] = nn.SiLU, eps: float = 1e-8):
+        super().__init__()
+        for name, value in (("aggr", aggr), ("coord_aggr", coord_aggr)):
+            if value not in ("sum", "mean"):
+                raise ValueError(f"{name} must be 'sum' or 'mean', got {value!r}")
+        if clamp is not None and not clamp > 0:
+            raise ValueError(f"clamp must be a positive norm bound or None, got {clamp}")
+        out_features = features if out_features is None else out_features
+        hidden = features if hidden is None else hidden
+        self.features, self.out_features, self.edge_features = features, out_features, edge_features
+        self.velocity, self.residual = velocity, residual and out_features == features
+        self.normalize, self.tanh, self.coords_range, self.clamp = normalize, tanh, float(coords_range), clamp
+        self.aggr, self.coord_aggr, self.update_coords, self.eps = aggr, coord_aggr, update_coords, float(eps)
+        self.phi_e = mlp([2 * features + 1 + edge_features, hidden, hidden], act, last_act=True)
+        self.phi_h = mlp([features + hidden, hidden, out_features], act)
+        self.gate = nn.Linear(hidden, 1) if attention else None
+        if update_coords:
+            last = nn.Linear(hidden, 1, bias=False)
+            nn.init.xavier_uniform_(last.weight, gain=0.001)
+            self.phi_x = nn.Sequential(nn.Linear(hidden, hidden), act(), last)
+            self.phi_v = mlp([features, hidden, 1], act) if velocity else None
+        elif velocity:
+            raise ValueError("velocity=True needs update_coords=True")
+
+    def forward(self, h: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,
+                edge_attr: torch.Tensor | None = None, vel: torch.Tensor | None = None):
+        _check_inputs(h, pos, edge_index, edge_attr, vel, self.features, self.edge_features, self.velocity)
+        return self._unchecked(h, pos, edge_index, edge_attr, vel)
+
+    def _unchecked(self, h, pos, edge_index, edge_attr, vel):
+        n = h.shape[0]
+        source, target = edge_index[0], edge_index[1]
+        diff = pos[target] - pos[source]
+        radial = diff.pow(2).sum(-1, keepdim=True)
+        parts = [h[target], h[source], radial] + ([edge_attr] if self.edge_features else [])
+        m = self.phi_e(torch.cat(parts, -1))
+        if self.gate is not None:
+            m = m * torch.sigmoid(self.gate(m))
+        if self.update_coords:
+            if self.normalize:
+                diff = diff / torch.sqrt(radial + self.eps)
+            w = self.phi_x(m)
+            if self.tanh:
+                w = self.coords_range * torch.tanh(w)
+            trans = diff * w
+            if self.clamp is not None:
+                norm = trans.norm(dim=-1, keepdim=True)
+                trans = trans * (self.clamp / norm.clamp_min(self.clamp))
+            update = scatter_unchecked(trans, target, 0, n, self.coord_aggr)
+            if self.velocity:
+                update = update + self.phi_v(h) * vel
+            pos = pos + update
+        out = self.phi_h(torch.cat([h, scatter_unchecked(m, target, 0, n, self.aggr)], -1))
+        return (h + out if self.residual else out), pos
+
+
+class EGNN(nn.Module):
+    r"""An E(n)-equivariant network: a linear embedding of ``h`` to ``hidden``, ``layers``
+    :class:`EGNNLayer` (all options are passed on), and a linear read-out of ``h`` to
+    ``out_features`` (none when ``out_features`` is ``None``). Returns ``(h, pos)``.
+
+    Inputs, sparse (PyG layout): ``h`` ``[N, in_features]``, ``pos`` ``[N, d]``,
+    ``edge_index`` ``[2, E]`` (``None``: complete graph within each graph of ``batch``),
+    ``edge_attr`` ``[E, edge_features]``, ``vel`` ``[N, d]``, ``batch`` ``[N]``; or a PyG
+    ``Data`` with ``x``, ``pos`` (and ``edge_index``, ``edge_attr``, ``vel``, ``batch``).
+    Dense: ``h`` ``[B, M, in_features]``, ``pos`` / ``vel`` ``[B, M, d]``, ``edge_attr``
+    ``[B, M, M, edge_features]`` (entry ``[b, i, j]`` for the message ``j -> i``), complete
+    graphs; outputs are dense too. ``dim``, when given, is the required ``d``.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 64, out_features: int | None = None, layers: int = 4,
+                 edge_features: int = 0, velocity: bool = False, dim: int | None = None, **options):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"EGNN needs at least one layer, got {layers}")
+        self.in_features, self.edge_features, self.velocity, self.dim = in_features, edge_features, velocity, dim
+        self.embed = nn.Linear(in_features, hidden)
+        self.layers = nn.ModuleList(EGNNLayer(hidden, hidden, hidden, edge_features, velocity, **options)
+                                    for _ in range(layers))
+        self.readout = nn.Linear(hidden, out_features) if out_features is not None else None
+
+    def forward(self, h, pos=None, edge_index=None, edge_attr=None, vel=None, batch=None):
+        if is_graph_data(h):
+            h, pos, edge_index, edge_attr, vel, batch = unpack_graph(h, "x", "pos", "edge_index", "edge_attr",
+                                                                     "vel", "batch")
+        if not torch.is_tensor(pos):
+            raise ValueError(f"EGNN needs positions, got {type(pos).__name__}")
+        if self.dim is not None and pos.shape[-1] != self.dim:
+            raise ValueError(f"positions must have {self.dim} coordinates in the last axis, got shape {tuple(pos.shape)}")
+        if pos.dim() == 3:
+            return self._dense(h, pos, edge_attr, vel)
+        if edge_index is None:
+            check_graph(pos, batch=batch)
+            edge_index = fully_connected_graph(batch if batch is not None else pos.shape[0]).to(pos.device)
+        elif batch is not None:
+            check_graph(pos, edge_index, batch)
+        return self._run(h, pos, edge_index, edge_attr, vel)
+
+    def _run(self, h, pos, edge_index, edge_attr, vel):
+        first = self.layers[0]
+        _check_inputs(h, pos, edge_index, edge_attr, vel, self.in_features, first.edge_features, first.velocity)
+        h = self.embed(h)
+        for layer in self.layers:  # the graph was validated above, once for all layers
+            h, pos = layer._unchecked(h, pos, edge_index, edge_attr, vel)
+        if self.readout is not None:
+            h = self.readout(h)
+        return h, pos
+
+    def _dense(self, h, pos, edge_attr, vel):
+        b, m, d = pos.shape
+        if not torch.is_tensor(h) or h.shape[:2] != (b, m):
+            raise ValueError(f"dense node features must have shape [B={b}, M={m}, C], got "
+                             f"{tuple(h.shape) if torch.is_tensor(h) else type(h).__name__}")
+        if vel is not None and vel.shape != pos.shape:
+            raise ValueError(f"velocities must have the shape of the positions {tuple(pos.shape)}, got {tuple(vel.shape)}")
+        edge_index, target, source = dense_complete_edges(b, m, pos.device)
+        if edge_attr is not None:
+            if edge_attr.dim() != 4 or edge_attr.shape[:3] != (b, m, m):
+                raise ValueError(f"dense edge_attr must have shape [B={b}, M={m}, M={m}, D], got {tuple(edge_attr.shape)}")
+            edge_attr = edge_attr[:, target, source].reshape(-1, edge_attr.shape[-1])
+        h, pos = self._run(h.reshape(b * m, -1), pos.reshape(b * m, d), edge_index, edge_attr,
+                           None if vel is None else vel.reshape(b * m, d))
+        return h.reshape(b, m, -1), pos.reshape(b, m, d)
+
+
+def dense_complete_edges(batch_size: int, nodes: int, device=None):
+    """Complete graphs without self-loops on ``batch_size`` blocks of ``nodes`` nodes:
+    ``(edge_index [2, B*M*(M-1)], target [M*(M-1)], source [M*(M-1)])`` (per-block indices)."""
+    # target i repeated M-1 times; sources 0..M-1 without i (no boolean indexing: graph-capturable)
+    others = torch.arange(nodes - 1, device=device)[None, :]
+    i = torch.arange(nodes, device=device)[:, None]
+    target, source = i.expand(nodes, nodes - 1).reshape(-1), (others + (others >= i)).reshape(-1)
+    offset = (torch.arange(batch_size, device=device) * nodes)[:, None]
+    edge_index = torch.stack([(source[None] + offset).reshape(-1), (target[None] + offset).reshape(-1)])
+    return edge_index, target, source
+
+
+def _check_inputs(h, pos, edge_index, edge_attr, vel, features, edge_features, velocity) -> int:
+    if not torch.is_tensor(h) or h.dim() != 2 or h.shape[1] != features:
+        raise ValueError(f"node features must have shape [N, {features}], got "
+                         f"{tuple(h.shape) if torch.is_tensor(h) else type(h).__name__}")
+    if edge_index is None:
+        raise ValueError("EGNNLayer needs edge_index [2, E]")
+    n = check_graph(h, edge_index, pos=pos, edge_attr=edge_attr if edge_features else None)
+    if edge_features and edge_attr is None:
+        raise ValueError(f"this layer expects edge_attr [E, {edge_features}], got None")
+    if edge_features and (edge_attr.dim() != 2 or edge_attr.shape[1] != edge_features):
+        raise ValueError(f"edge_attr must have shape [E, {edge_features}], got {tuple(edge_attr.shape)}")
+    if velocity:
+        if vel is None:
+            raise ValueError("velocity=True: pass vel [N, d] (the input velocities)")
+        if vel.shape != pos.shape:
+            raise ValueError(f"velocities must have the shape of the positions {tuple(pos.shape)}, got {tuple(vel.shape)}")
+    elif vel is not None:
+        raise ValueError("vel was given to a layer built with velocity=False")
+    return n
