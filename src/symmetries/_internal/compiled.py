@@ -15,19 +15,14 @@ import os
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import torch
 
+from symmetries._internal.atomic import write_text_atomic
 from symmetries._internal.cache import cache_root
+from symmetries._internal.extras import installed
 
 _POOL, _POOL_PID = None, None
-
-
-@lru_cache(maxsize=None)
-def installed(package: str) -> bool:
-    """Whether ``package`` can be imported, without importing it (numba takes ~0.3 s)."""
-    return importlib.util.find_spec(package) is not None
 
 
 def available(x: torch.Tensor) -> bool:
@@ -86,13 +81,9 @@ _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 
 def _write_once(folder: str, name: str, text: str) -> str:
     """``folder/name.py`` holding ``text``, written atomically unless it is there already."""
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name + ".py")
     if not os.path.exists(path):
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_text_atomic(text, path)
     return path
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from symmetries._internal.atomic import atomic_path
 from symmetries._internal.cache import cache_root
 
 _CACHE_VERSION = 1
@@ -149,9 +149,8 @@ class AtomsData:
         path = Path(path)
         arrays = {f.name: getattr(self, f.name).cpu().numpy() for f in fields(self)
                   if f.name != "name" and getattr(self, f.name) is not None}
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, name=np.array(self.name), **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, name=np.array(self.name), **arrays)
 
     @classmethod
     def load(cls, path) -> AtomsData:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from symmetries._internal.extras import require
 from symmetries.actions import rotate_images
 
 N_DIGITS = 1797
@@ -37,6 +38,7 @@ def load_digit_images(size: int = 29, dtype: torch.dtype = torch.float32) -> tup
 
 @functools.lru_cache(maxsize=4)
 def _load(size: int):
+    require("sklearn", extra="study", feature="the digits data set (scikit-learn's 8x8 digits)")
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from symmetries._internal.atomic import save_atomic
 from symmetries._internal.cache import cache_root
 
 SPLITS = {"train": 3000, "valid": 2000, "test": 2000}
@@ -158,8 +159,5 @@ def cached(path: str, simulate, cache: bool = True) -> dict[str, torch.Tensor]:
         return torch.load(path, weights_only=True)
     data = {k: v.to("cpu", torch.float32) for k, v in simulate().items()}
     if cache:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp{os.getpid()}"
-        torch.save(data, tmp)
-        os.replace(tmp, path)
+        save_atomic(data, path)
     return data

@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from symmetries.nn import FullyConnectedTensorProduct, SphericalHarmonics, scatter
+from symmetries.nn import SphericalHarmonics, scatter
 from symmetries.nn.o3 import SteerableLinear, gate_for
-from symmetries.o3 import Irrep, Irreps
+from symmetries.o3 import Irreps
 from symmetries.models._geometric_graph import geometric_graph
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import torch
 
+from symmetries._internal.atomic import save_atomic
+from symmetries._internal.extras import require
 from symmetries.models._batch import AtomsBatch, AtomsGraphs
 
 
@@ -110,6 +111,7 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
 
     epochs_iter = range(state["epoch"], epochs)
     if progress:
+        require("tqdm", extra="study", feature="train_potential(progress=True)")
         from tqdm.auto import tqdm
 
         epochs_iter = tqdm(epochs_iter, desc="train potential", initial=state["epoch"], total=epochs)
@@ -140,9 +142,9 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
         if progress:
             epochs_iter.set_postfix(train=f"{h['train_loss'][-1]:.3g}", val=f"{val_loss:.3g}")
         if path is not None:
-            _save(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "rng": generator.get_state(),
-                         "best_model": best_model, "state": state})
+                         "best_model": best_model, "state": state}, path)
     if best_model is not None:
         model.load_state_dict(best_model)
     model.eval()
@@ -156,10 +158,3 @@ def _loss_on(model, graphs: AtomsGraphs, batch_size: int, stress: bool, weights:
     for batch in graphs.batches(batch_size):
         total += float(potential_loss(_predict(model, batch, stress), batch, **weights).detach()) * len(batch.data)
     return total / len(graphs)
-
-
-def _save(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)

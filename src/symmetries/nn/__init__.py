@@ -19,6 +19,14 @@ from symmetries.nn.sets import (AttentionPooling, DeepSets, DeepSetsLayer, Equiv
                                 MultiheadAttentionBlock, PermutationLinear, SetAttention, check_set, set_partitions,
                                 set_pool)
 
-__all__ = ["linear", "o3", "sets", "graphs", "images", "mlp"]
-__all__ += linear.__all__ + [n for n in o3.__all__ if n != "tensor_product"] + sets.__all__ + graphs.__all__
-__all__ += [n for n in images.__all__ if n not in ("quotient", "kernel_basis", "HarmonicRep", "export")]
+__all__ = ["linear", "o3", "sets", "graphs", "images", "mlp", "EGNN", "GNN", "EGNNLayer", "GNNLayer",
+           "MessagePassing", "check_graph", "edge_vectors", "fully_connected_graph", "global_pool", "knn_graph",
+           "neighbor_list", "radius_graph", "scatter", "AntialiasedPool2d", "FieldBatchNorm2d", "FieldType",
+           "GatedNonlinearity2d", "GroupConv2d", "GroupPool2d", "NormNonlinearity2d", "PointwiseMaxPool2d",
+           "PointwiseNonlinearity2d", "R2Conv", "R2ConvTranspose", "EMLP", "EquivariantBilinear",
+           "EquivariantLinear", "GatedNonlinearity", "BesselBasis", "ElementwiseTensorProduct", "FullTensorProduct",
+           "FullyConnectedTensorProduct", "Gate", "Instruction", "IrrepsBatchNorm", "IrrepsLayerNorm",
+           "IrrepsLinear", "NormActivation", "PointConvolution", "PolynomialCutoff", "RadialEmbedding",
+           "SphericalHarmonics", "SteerableLinear", "TensorProduct", "hidden_irreps", "AttentionPooling", "DeepSets",
+           "DeepSetsLayer", "EquivariantDeepSets", "InducedSetAttention", "MultiheadAttentionBlock",
+           "PermutationLinear", "SetAttention", "check_set", "set_partitions", "set_pool"]

@@ -9,7 +9,8 @@ import json
 import os
 
 from symmetries.studies._plots import equivariance_errors, learning_curves
-from symmetries.studies._study import STUDY_FORMAT, write_json_atomic
+from symmetries._internal.atomic import atomic_path, write_json_atomic, write_text_atomic
+from symmetries.studies._study import STUDY_FORMAT
 from symmetries.studies._summary import summarize
 from symmetries.studies._task import METHOD_DESCRIPTIONS
 
@@ -20,12 +21,10 @@ COLUMNS = ["task", "method", "size", "seed", "metric", "metric_name", "equivaria
 def write_report(out: str, task, rows: list[dict]) -> str:
     """Write ``results.csv``, ``results.json``, ``learning_curves.png``, ``equivariance.png``
     and ``report.html`` (images embedded) to ``out``; return the report's path."""
-    tmp = os.path.join(out, f"results.csv.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(os.path.join(out, "results.csv")) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, os.path.join(out, "results.csv"))
     write_json_atomic({"format": STUDY_FORMAT, "task": task.config(), "runs": rows, "summary": summarize(rows)},
                       os.path.join(out, "results.json"))
     if not rows:
@@ -34,10 +33,7 @@ def write_report(out: str, task, rows: list[dict]) -> str:
     learning_curves(rows, curves, f"{task.name}: {task.metric_name} vs training-set size", task.metric_name)
     equivariance_errors(rows, equiv, f"{task.name}: equivariance error of the trained models")
     path = os.path.join(out, "report.html")
-    tmp = path + f".tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(_html(task, rows, curves, equiv))
-    os.replace(tmp, path)
+    write_text_atomic(_html(task, rows, curves, equiv), path)
     return path
 
 

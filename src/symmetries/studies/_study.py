@@ -6,6 +6,8 @@ import json
 import os
 from dataclasses import dataclass
 
+from symmetries._internal.atomic import write_json_atomic
+from symmetries._internal.extras import require
 from symmetries.studies._registry import get_task
 from symmetries.studies._task import METHODS, Task, check_method
 from symmetries.studies._train import train_run
@@ -28,15 +30,6 @@ class Job:
     @property
     def key(self) -> str:
         return f"{self.method}-n{self.size}-s{self.seed}"
-
-
-def write_json_atomic(obj, path: str) -> None:
-    """Write JSON to a temporary file, then rename it into place."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def prepare_folder(out: str, task: Task) -> None:
@@ -121,6 +114,7 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
     import torch
     import torch.distributed as dist
 
+    require("matplotlib", "tqdm", extra="study", feature="run_study (progress bars, plots and the report)")
     if threads is not None:
         before = torch.get_num_threads()
         torch.set_num_threads(int(threads))

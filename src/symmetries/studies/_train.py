@@ -9,16 +9,11 @@ import time
 import torch
 
 from symmetries.symmetrize import Augment, equivariance_penalty
+from symmetries._internal.atomic import save_atomic
+from symmetries._internal.extras import require
 from symmetries._internal.tree import batch_size, cat, take, tree_map
 from symmetries.testing import check_equivariance
 from symmetries.studies._task import Task, check_method
-
-
-def save_atomic(obj, path: str) -> None:
-    """``torch.save`` to a temporary file, then rename: a reader never sees half a file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _seed_for(*parts) -> int:
@@ -52,6 +47,7 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
     ``equivariance_mean_rel``, ``train_loss``, ``steps``, ``seconds``, ``n_params``, ...
     """
     check_method(task, method)
+    require("tqdm", extra="study", feature="train_run")
     device = torch.device(device)
     rank, world = _rank_world(ddp)
     (x_train, y_train), (x_test, y_test) = task.make_data(n_train, seed)
