@@ -164,10 +164,15 @@ def test_egnn_nbody_small_frames(tmp_path):
 
 @pytest.mark.slow
 def test_egnn_nbody_small_baselines(tmp_path):
-    """The paper's test split: constant position 0.272 and x + 0.73 v 0.084 (reference ~0.27, ~0.084)."""
+    """The paper's test split: constant position 0.272 and x + 0.73 v 0.084 (reference ~0.27, ~0.084).
+
+    A few trajectories pass through close encounters, where the float64 integration is chaotic:
+    their frames depend on the summation order of the CPU's vector units, and they carry the
+    tail of the second error. It measured 0.0840 on one machine and 0.0859 on another (both
+    with torch 2.13), hence its wider tolerance; the first error hardly moves (0.2716 on both)."""
     (pos, vel, _), target = egnn_nbody_small("test", cache_dir=str(tmp_path)).inputs_targets()
     assert abs(((target - pos) ** 2).mean().item() - 0.2716) < 1e-3
-    assert abs(((target - pos - 0.73 * vel) ** 2).mean().item() - 0.0840) < 1e-3
+    assert abs(((target - pos - 0.73 * vel) ** 2).mean().item() - 0.0840) < 3e-3
 
 
 def test_egnn_nbody_small_bad_input(tmp_path):
