@@ -277,13 +277,6 @@ class Irreps(tuple):
             return x * scale.view((-1,) + (1,) * (len(shape) - axis - 1))
         raise ValueError(f"normalization must be 'component' or 'norm', got {normalization!r}")
 
-    def check_tensor(self, x: torch.Tensor, name: str = "input") -> None:
-        """Raise a ``ValueError`` unless ``x`` has shape ``(..., dim)``."""
-        if not torch.is_tensor(x):
-            raise TypeError(f"{name} must be a tensor (..., {self.dim}) for irreps {self}, got {type(x).__name__}")
-        if x.dim() == 0 or x.shape[-1] != self.dim:
-            raise ValueError(f"{name} has shape {tuple(x.shape)} but irreps {self} need a last dimension of {self.dim}")
-
     # ----------------------------------------------------------------- the representation
     @property
     def rep(self):
