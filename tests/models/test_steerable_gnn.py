@@ -182,12 +182,24 @@ def test_state_dict_round_trip(name, gen, tmp_path):
     assert torch.equal(other(x, pos, edge_index, edge_scalars=s), y)
 
 
+# one layer up to l = 1: every kind of operation of the full models, in a graph inductor
+# compiles in a fraction of the time (compile time grows with the number of operations)
+COMPILED = {
+    "tfn": lambda: TFN(IN, OUT, channels=4, l_max=1, layers=1, num_edge_scalars=1),
+    "se3t": lambda: SE3Transformer(IN, OUT, channels=4, l_max=1, layers=1, heads=2, num_edge_scalars=1),
+    "segnn": lambda: SEGNN(IN, "4x0e + 4x1o", OUT, l_attr=1, layers=1, num_edge_scalars=1),
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(COMPILED))
 def test_torch_compile(name, gen):
-    model, (x, pos, edge_index, s), eager = _model_and_graph(name, gen, torch.float32)
+    torch.manual_seed(0)
+    model = COMPILED[name]()
+    x, pos, edge_index, s = _graph(gen, dtype=torch.float32)
+    eager = model(x, pos, edge_index, edge_scalars=s)
     out = torch.compile(model)(x, pos, edge_index, edge_scalars=s)
-    assert torch.allclose(out, eager, atol=1e-5)
+    assert out.abs().max() > 1e-3 and torch.allclose(out, eager, atol=1e-5)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
