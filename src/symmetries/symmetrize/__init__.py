@@ -7,7 +7,8 @@ from symmetries.symmetrize._augment import Augment
 from symmetries.symmetrize._average import GroupAveraging
 from symmetries.symmetrize._canonical import Canonicalization, OrthogonalCanonicalizer, PointCloudCanonicalizer, orthogonalize
 from symmetries.symmetrize._frames import FrameAveraging, pca_frames
+from symmetries.symmetrize._image_canonical import ImageCanonicalizer
 from symmetries.symmetrize._soft import equivariance_penalty
 
 __all__ = ["Augment", "GroupAveraging", "FrameAveraging", "pca_frames", "Canonicalization",
-           "OrthogonalCanonicalizer", "PointCloudCanonicalizer", "orthogonalize", "equivariance_penalty"]
+           "OrthogonalCanonicalizer", "PointCloudCanonicalizer", "ImageCanonicalizer", "orthogonalize", "equivariance_penalty"]
