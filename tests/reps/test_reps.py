@@ -172,3 +172,14 @@ def test_axis_rotations_exact_for_small_angles(angle):
     assert torch.allclose(axis_rotation(1, 1, t)[0], closed, atol=1e-15, rtol=0)
     half = axis_rotation(3, 0, t / 2)[0]
     assert torch.allclose(half @ half, axis_rotation(3, 0, t)[0], atol=1e-14, rtol=0)
+
+
+def test_decompositions_print_readable_irrep_names():
+    O3, SO3 = sym.groups.O3(), sym.groups.SO3()
+    assert str((sym.reps.standard(O3) ** 2).decompose()) == "1x0e + 1x1e + 1x2e"
+    assert repr((sym.reps.standard(O3) ** 2).decompose()) == "Decomposition(O3(): 1x0e + 1x1e + 1x2e)"
+    assert str((sym.reps.standard(SO3) ** 2).decompose()) == "1x(l=0) + 1x(l=1) + 1x(l=2)"
+    assert str(sym.reps.regular(sym.groups.Cyclic(4)).decompose()) == "1x(k=0) + 1x(k=1) + 1x(k=2)"
+    assert str(sym.reps.regular(sym.groups.Dihedral(4)).decompose()) == \
+        "1x(k=0+) + 1x(k=0-) + 2x(k=1) + 1x(k=2+) + 1x(k=2-)"
+    assert repr(sym.reps.irrep(O3, 1, -1)) == "irrep(O3(), 1o)" and str(sym.reps.irrep(O3, 2, 1)) == "2e"

@@ -24,8 +24,13 @@ class Decomposition:
         """The block-diagonal rep :math:`\\bigoplus_i m_i \\rho_i`."""
         return sum((m * r for r, m in zip(self.irreps, self.multiplicities)), 0)
 
+    def __str__(self):
+        """``1x0e + 1x1e + 1x2e`` (e3nn's names for O(3)); ``2x(k=1)`` where a name has an ``=``."""
+        return " + ".join(f"{m}x({r})" if "=" in str(r) else f"{m}x{r}" for r, m in zip(self.irreps, self.multiplicities))
+
     def __repr__(self):
-        return " + ".join(f"{m}x{r!r}" for r, m in zip(self.irreps, self.multiplicities))
+        group = self.irreps[0].group if self.irreps else None
+        return f"Decomposition({group!r}: {self})"
 
 
 def character_multiplicity(rep: Rep, irrep: Rep) -> int:

@@ -21,8 +21,16 @@ class IrreducibleRep(Rep):
     def _key(self):
         return (self.group, self.index)
 
+    @property
+    def name(self) -> str:
+        """A short readable name (``1o`` for O(3), ``l=2`` for SO(3), ``k=1`` for a planar frequency)."""
+        return ", ".join(map(str, self.index))
+
+    def __str__(self):
+        return self.name
+
     def __repr__(self):
-        return f"irrep({self.group!r}, {', '.join(map(str, self.index))})"
+        return f"irrep({self.group!r}, {self.name})"
 
 
 class _PlanarIrrep(IrreducibleRep):
@@ -61,6 +69,14 @@ class _PlanarIrrep(IrreducibleRep):
             mats = mats @ flip_matrices(s).to(mats)
         return mats.to(dtype)
 
+    @property
+    def name(self) -> str:
+        """``k=<frequency>``; a one-dimensional irrep of a group with reflections adds how it
+        sends a reflection, ``+`` (to 1) or ``-`` (to -1)."""
+        if self.one_dim and self.flip is not None:
+            return f"k={self.k}{'+-'[self.flip]}"
+        return f"k={self.k}"
+
     def drep(self, A):
         if self.one_dim or not isinstance(self.group, SO | O):
             return A.new_zeros(A.shape[0], self.dim, self.dim)
@@ -89,10 +105,13 @@ class _SO3Irrep(IrreducibleRep):
         c = torch.stack([A[:, 2, 1], A[:, 0, 2], A[:, 1, 0]], -1)
         return torch.einsum("ma,aij->mij", c, X)
 
+    @property
+    def name(self) -> str:
+        """e3nn's name for O(3) irreps (``0e``, ``1o``, ``2e``); ``l=<degree>`` for SO(3)."""
+        return f"l={self.l}" if self.p is None else f"{self.l}{'e' if self.p == 1 else 'o'}"
+
     def __repr__(self):
-        if self.p is None:
-            return f"irrep(SO3(), {self.l})"
-        return f"irrep(O3(), {self.l}{'e' if self.p == 1 else 'o'})"
+        return f"irrep(SO3(), {self.l})" if self.p is None else f"irrep(O3(), {self.name})"
 
 
 def irrep(group: Group, *index) -> Rep:
