@@ -83,3 +83,12 @@ def test_graph_bad_input(gen):
         SetPermutation(4).act(p, torch.randn(2, 5, 3))
     with pytest.raises(ValueError, match="one per sample"):
         SetPermutation(4).act(SetPermutation(4).group.sample(3), torch.randn(2, 4, 3))
+
+
+def test_a_layout_that_does_not_match_the_input_is_named_with_the_fix():
+    pos, batch = torch.randn(8, 3), torch.zeros(8, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"the layout \('node', 'edge_index'\) marks an entry 'edge_index'.*"
+                                         r"got shape \(8,\).*GraphPermutation\(8, \('node', 'batch'\)\)"):
+        GraphPermutation(8).act(torch.arange(8)[None], (pos, batch))
+    moved = GraphPermutation(8, ("node", "batch")).act(torch.arange(8).flip(0)[None], (pos, batch))
+    assert torch.equal(moved[0], pos.flip(0))

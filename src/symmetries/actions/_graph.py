@@ -118,11 +118,15 @@ class GraphPermutation(Action):
         perm, inv = perm.to(x.device), inv.to(x.device)
         if kind == "edge_index":
             if x.dtype != torch.long or x.dim() != 2 or x.shape[0] != 2:
-                raise ValueError(f"edge_index must be a long tensor [2, E], got shape {tuple(x.shape)} {x.dtype}")
+                raise ValueError(f"the layout {self.layout!r} marks an entry 'edge_index', which must be a long tensor "
+                                 f"[2, E], got shape {tuple(x.shape)} {x.dtype}; if the input is another arrangement, "
+                                 f"say so with layout=, e.g. GraphPermutation({self.n}, ('node', 'batch')) for "
+                                 f"(pos, batch)")
             if x.numel() and (int(x.min()) < 0 or int(x.max()) >= perm.shape[0]):
                 raise ValueError(f"edge_index refers to node {int(x.max())} but the permutation acts on "
                                  f"{perm.shape[0]} nodes")
             return perm[x]
         if x.dim() == 0 or x.shape[0] != perm.shape[0]:
-            raise ValueError(f"{kind} tensors must have one row per node ({perm.shape[0]}), got shape {tuple(x.shape)}")
+            raise ValueError(f"the layout {self.layout!r} marks an entry {kind!r}, which must have one row per node "
+                             f"({perm.shape[0]}), got shape {tuple(x.shape)}; set layout= to match the input")
         return x[inv]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from symmetries.groups._describe import euclidean
 from symmetries.groups._matrix import MatrixGroup
 from symmetries.groups._orthogonal import O, O2, O3, SO, SO2, SO3, haar_orthogonal, so_generators
 
@@ -22,7 +23,7 @@ class Euclidean(MatrixGroup):
     ``sample`` draws Haar-random :math:`Q` and Gaussian translations :math:`t \sim
     N(0, \mathrm{scale}^2 I)` (there is no uniform distribution on :math:`\mathbb{R}^n`).
     :meth:`linear` and :meth:`translation` split elements; :meth:`from_parts` joins them;
-    :attr:`linear_group` is :math:`O(n)` or :math:`SO(n)`, the group of the feature reps.
+    ``linear_group`` is :math:`O(n)` or :math:`SO(n)`, the group of the feature reps.
     """
 
     def __init__(self, n: int, special: bool = False, scale: float = 1.0):
@@ -71,6 +72,9 @@ class Euclidean(MatrixGroup):
         if g.numel() and (bottom - expected).abs().max() > 1e-9:
             raise ValueError(f"{self!r} elements are homogeneous matrices [[Q, t], [0, 1]]: the last row must be "
                              f"(0, ..., 0, 1), got {bottom[0].tolist()}")
+
+    def describe(self, g) -> str:
+        return euclidean(g.reshape(-1, self.n + 1, self.n + 1)[0])
 
     @staticmethod
     def linear(g: torch.Tensor) -> torch.Tensor:

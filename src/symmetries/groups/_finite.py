@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from symmetries.groups._describe import cycles
 from symmetries.groups._group import Group
 
 
@@ -60,6 +61,10 @@ class Cyclic(Group):
 
     def check(self, g):
         _check_long(self, g, (), self.n)
+
+    def describe(self, g) -> str:
+        k = int(g.reshape(-1)[0])
+        return f"rotation by {360 * k / self.n:g} deg (r^{k})"
 
     def angle(self, g) -> torch.Tensor:
         """Rotation angle :math:`2\\pi k/n` of each element, float64."""
@@ -115,6 +120,10 @@ class Dihedral(Group):
         if g.numel() and (g[:, 0].max() >= self.n or g[:, 1].max() > 1):
             raise ValueError(f"{self!r} elements are (k < {self.n}, s in {{0, 1}}), got {g.tolist()[:4]}")
 
+    def describe(self, g) -> str:
+        k, s = (int(v) for v in g.reshape(-1, 2)[0])
+        return f"rotation by {360 * k / self.n:g} deg" + (" after a reflection across the x axis" if s else "")
+
 
 class Symmetric(Group):
     r"""The symmetric group :math:`S_n`. An element is a permutation ``p`` (shape ``(n,)``)
@@ -163,3 +172,7 @@ class Symmetric(Group):
         _check_long(self, g, (self.n,), self.n)
         if g.numel() and not (torch.sort(g, -1).values == torch.arange(self.n, device=g.device)).all():
             raise ValueError(f"{self!r} elements must be permutations of 0..{self.n - 1}")
+
+    def describe(self, g) -> str:
+        """Cycle notation of ``i -> p[i]``: ``(0 2 1)(3 4)``."""
+        return cycles(g.reshape(-1, self.n)[0])

@@ -55,6 +55,10 @@ class Group:
         """``(m, d, d)`` float64 basis of the Lie algebra (``m = 0`` for finite groups)."""
         return torch.zeros(0, 0, 0, dtype=torch.float64)
 
+    def describe(self, g) -> str:
+        """One element (a batch of one) in words: ``rotation by 90 deg``, ``(0 2 1)``, ..."""
+        return str(g.tolist() if torch.is_tensor(g) else g)
+
     def check(self, g) -> None:
         """Raise ``ValueError`` unless ``g`` is a batch of elements of this group."""
         raise NotImplementedError

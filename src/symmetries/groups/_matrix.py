@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from symmetries.groups._describe import matrix
 from symmetries.groups._group import Group
 
 
@@ -41,6 +42,9 @@ class MatrixGroup(Group):
 
     def __repr__(self):
         return f"MatrixGroup(d={self.d}, {len(self._lie)} Lie generators, {len(self._disc)} discrete generators)"
+
+    def describe(self, g) -> str:
+        return matrix(g.reshape(-1, self.d, self.d)[0])
 
     # ------------------------------------------------------------------------
     def identity(self, device=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from symmetries.groups._describe import lorentz, orthogonal
 from symmetries.groups._matrix import MatrixGroup
 
 
@@ -44,7 +45,7 @@ class O(MatrixGroup):
     """
 
     compact = True
-    #: True for SO(n): rotations only
+    #: True for SO(n), rotations only
     special = False
 
     def __init__(self, n: int):
@@ -65,6 +66,9 @@ class O(MatrixGroup):
 
     def inverse(self, a):
         return a.transpose(-1, -2)
+
+    def describe(self, g) -> str:
+        return orthogonal(g.reshape(-1, self.d, self.d)[0])
 
     def sample(self, n, generator=None, device=None):
         g = haar_orthogonal(n, self.d, generator, special=self.special)
@@ -135,6 +139,9 @@ class _PreservesMinkowski:
     def inverse(self, a):
         eta = MINKOWSKI.to(a)
         return eta @ a.transpose(-1, -2) @ eta
+
+    def describe(self, g) -> str:
+        return lorentz(g.reshape(-1, 4, 4)[0])
 
 
 class Lorentz(_PreservesMinkowski, MatrixGroup):

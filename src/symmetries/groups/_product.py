@@ -43,6 +43,9 @@ class DirectProduct(Group):
         ib = torch.arange(len(b)).repeat(len(a))
         return (a[ia], b[ib])
 
+    def describe(self, g) -> str:
+        return f"({self.G.describe(g[0])}; {self.H.describe(g[1])})"
+
     def batch_size(self, g):
         return self.G.batch_size(g[0])
 
