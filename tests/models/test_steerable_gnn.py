@@ -209,3 +209,35 @@ def test_cuda_matches_cpu(name, gen):
     model, (x, pos, edge_index, s), cpu = _model_and_graph(name, gen)
     gpu = model.cuda()(x.cuda(), pos.cuda(), edge_index.cuda(), edge_scalars=s.cuda())
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("pool", ["sum", "mean", "max"])
+def test_pooled_read_out_is_an_invariant_graph_classifier(name, pool, gen):
+    """Two graphs in one batch pooled to [2, C]: E(3)-invariant, and invariant to relabelling
+    the nodes of each graph."""
+    scalars = Irreps("3x0e")
+    make = {"tfn": lambda: TFN(IN, scalars, channels=4, l_max=1, layers=1, pool=pool),
+            "se3t": lambda: SE3Transformer(IN, scalars, channels=4, l_max=1, layers=1, pool=pool),
+            "segnn": lambda: SEGNN(IN, "4x0e + 4x1o", scalars, l_attr=1, layers=1, pool=pool)}[name]
+    torch.manual_seed(0)
+    model = make().double()
+    x = IN.randn(10, generator=gen, dtype=torch.float64)
+    pos = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    batch = torch.tensor([0] * 4 + [1] * 6)
+    with torch.no_grad():
+        y = model(x, pos, None, batch)
+    assert y.shape == (2, 3)
+    R = sym.groups.O3().sample(1, generator=gen)[0]
+    moved = model(x @ IN.D_from_matrix(R).T, pos @ R.T + 1.0, None, batch)
+    assert (moved - y).abs().max() <= 1e-10 * float(y.abs().max())
+    perm = torch.cat([torch.randperm(4, generator=gen), 4 + torch.randperm(6, generator=gen)])
+    assert (model(x[perm], pos[perm], None, batch) - y).abs().max() <= 1e-10 * float(y.abs().max())
+    assert not torch.allclose(y[0], y[1])
+
+
+def test_max_pooling_needs_invariant_outputs():
+    with pytest.raises(ValueError, match=r"pool='max' is equivariant only for invariant scalar outputs \(0e\)"):
+        TFN(IN, OUT, pool="max")
+    with pytest.raises(ValueError, match="pool must be one of"):
+        SEGNN(IN, "4x0e", "1x0e", pool="median")

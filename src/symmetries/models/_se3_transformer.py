@@ -81,12 +81,13 @@ class SE3Transformer(TFN):
     r"""An SE(3)-Transformer: ``layers`` :class:`SE3TransformerLayer` with ``heads`` heads on
     hidden features (and keys) of ``channels`` x degrees ``0..l_max``, filters
     :math:`Y^{0..l_{filter}}`, and a linear read-out to ``irreps_out``, per node; the
-    inputs and symmetries of :class:`~symmetries.models.TFN`.
+    inputs, symmetries and ``pool`` option of :class:`~symmetries.models.TFN`.
     """
 
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4, heads: int = 2,
-                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
+                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64,
+                 pool: str | None = None):
         nn.Module.__init__(self)
-        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars,
+        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars, pool,
                     lambda a, b, hidden, irreps_filter, k: SE3TransformerLayer(a, b, hidden, irreps_filter, k, heads,
                                                                                radial_hidden))

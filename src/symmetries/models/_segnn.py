@@ -23,6 +23,7 @@ from symmetries.nn import SphericalHarmonics, scatter
 from symmetries.nn.o3 import SteerableLinear, gate_for
 from symmetries.o3 import Irreps
 from symmetries.models._geometric_graph import geometric_graph
+from symmetries.models._pooling import check_pool, pool_nodes
 
 
 class SEGNNLayer(nn.Module):
@@ -59,6 +60,8 @@ class SEGNN(nn.Module):
             normalization, as the paper's code: :math:`|Y^l|^2 = (2l + 1) / 4\pi`).
         layers: message-passing layers.
         num_edge_scalars: invariant edge features passed to ``forward``.
+        pool: ``"sum"``, ``"mean"`` (any outputs) or ``"max"`` (``0e`` outputs): pool the node
+            outputs per graph of ``batch`` into ``[num_graphs, irreps_out.dim]``; ``None``: per node.
 
     ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
     edge_scalars [E, num_edge_scalars] | None, node_attr [N, attr dim] | None, node_vectors
@@ -71,12 +74,12 @@ class SEGNN(nn.Module):
     """
 
     def __init__(self, irreps_in, irreps_hidden, irreps_out, l_attr: int = 1, layers: int = 4,
-                 num_edge_scalars: int = 0):
+                 num_edge_scalars: int = 0, pool: str | None = None):
         super().__init__()
         if layers < 1:
             raise ValueError(f"SEGNN needs at least one layer, got {layers}")
         self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
-        self.num_edge_scalars = num_edge_scalars
+        self.num_edge_scalars, self.pool = num_edge_scalars, check_pool(pool, self.irreps_out)
         self.attributes = SphericalHarmonics(l_attr, normalization="integral")
         attr = self.attributes.irreps_out
         self.irreps_attr = attr
@@ -99,7 +102,7 @@ class SEGNN(nn.Module):
         h = self.embedding(x, node_attr)
         for layer in self.layers:
             h = layer(h, edge_index, edge_attr, node_attr, edge_scalars)
-        return self.head2(self.head_gate(self.head1(h, node_attr)), node_attr)
+        return pool_nodes(self.head2(self.head_gate(self.head1(h, node_attr)), node_attr), batch, self.pool)
 
     def _node_attributes(self, edge_attr, target, n, node_vectors):
         """The mean of each node's edge attributes, plus the harmonics of ``node_vectors``, with

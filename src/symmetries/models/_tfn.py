@@ -21,6 +21,7 @@ from symmetries.nn.o3 import gate_for
 from symmetries.o3 import Irreps
 from symmetries.nn.o3 import PointConvolution, hidden_irreps
 from symmetries.models._geometric_graph import geometric_graph
+from symmetries.models._pooling import check_pool, pool_nodes
 
 
 def edge_invariants(vectors, edge_scalars):
@@ -53,23 +54,27 @@ class TFN(nn.Module):
 
     ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
     edge_scalars [E, num_edge_scalars] | None) -> [N, irreps_out.dim]``; ``edge_index=None``
-    is the complete graph within each graph of ``batch``. Equivariant under rotations,
-    reflections and translations and under permutations of the nodes.
+    is the complete graph within each graph of ``batch``. With ``pool`` (``"sum"``,
+    ``"mean"``, or ``"max"`` for ``0e`` outputs) the node outputs are pooled per graph of
+    ``batch``: ``-> [num_graphs, irreps_out.dim]``, an invariant (or equivariant) graph-level
+    read-out. Equivariant under rotations, reflections and translations and under
+    permutations of the nodes (invariant under them with ``pool``).
     """
 
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4,
-                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64):
+                 l_filter: int | None = None, num_edge_scalars: int = 0, radial_hidden: int = 64,
+                 pool: str | None = None):
         super().__init__()
-        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars,
+        self._build(irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars, pool,
                     lambda a, b, hidden, irreps_filter, k: TFNLayer(a, b, irreps_filter, k, radial_hidden))
 
-    def _build(self, irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars, make_layer):
+    def _build(self, irreps_in, irreps_out, channels, l_max, layers, l_filter, num_edge_scalars, pool, make_layer):
         """Filters, ``layers`` layers ``make_layer(irreps_in, irreps_out, hidden, irreps_filter,
         num_invariants)`` and the read-out."""
         if layers < 1:
             raise ValueError(f"{type(self).__name__} needs at least one layer, got {layers}")
         self.irreps_in, self.irreps_out = Irreps(irreps_in), Irreps(irreps_out)
-        self.num_edge_scalars = num_edge_scalars
+        self.num_edge_scalars, self.pool = num_edge_scalars, check_pool(pool, self.irreps_out)
         self.filter = SphericalHarmonics(l_max if l_filter is None else l_filter)
         hidden = hidden_irreps(channels, l_max)
         sizes = [self.irreps_in] + [hidden] * layers
@@ -84,4 +89,4 @@ class TFN(nn.Module):
         h = x
         for layer in self.layers:
             h = layer(h, edge_index, edge_sh, invariants)
-        return self.readout(h)
+        return pool_nodes(self.readout(h), batch, self.pool)
