@@ -169,7 +169,8 @@ def _voigt(s):
 
 
 def cache_dir() -> Path:
-    """Where generated data sets are cached: :func:`symmetries._internal.cache.cache_root`, made if missing."""
+    """Where generated data sets are cached, made if missing: ``$SYMMETRIES_CACHE``, else
+    ``$XDG_CACHE_HOME/symmetries``, else ``~/.cache/symmetries``."""
     path = Path(cache_root())
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -238,8 +239,9 @@ def emt_md(element: str = "Cu", structure: str = "bulk", n_frames: int = 1000, s
     strained by a random symmetric strain of standard deviation ``strain`` (so the stress
     varies), with stress labels. ``structure="cluster"``: an icosahedral cluster of
     ``size`` shells (13 atoms for 2, 55 for 3), not periodic. ``n_trajectories``
-    independent runs with seeds drawn from ``seed``; see :func:`run_md` for the MD
-    parameters. Cached under :func:`cache_dir` keyed by every argument.
+    independent runs with seeds drawn from ``seed``: Langevin MD (ase) at ``temperature``
+    (K), ``timestep`` in fs, ``friction`` in 1/fs, a frame every ``stride`` steps after
+    ``warmup`` steps. Cached under :func:`cache_dir` keyed by every argument.
     """
     if element not in _EMT_ELEMENTS:
         raise ValueError(f"emt_md: EMT has parameters for {', '.join(_EMT_ELEMENTS)}; got element {element!r}")

@@ -134,7 +134,7 @@ def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, c
                   **options) -> NBodyTrajectories:
     """The charged n-body data set, split ``"train"`` (3000), ``"valid"`` (2000) or ``"test"``
     (2000 trajectories unless ``num`` says otherwise), each split simulated from its own seed
-    derived from ``seed``. Cached in ``cache_dir`` (default :func:`symmetries._internal.cache.cache_root` +
+    derived from ``seed``. Cached in ``cache_dir`` (default the :func:`cache_dir` folder +
     ``/nbody``) as float32 frames on the CPU; ``device`` is where a missing split is
     simulated (e.g. ``"cuda"``); ``options`` go to :func:`simulate_charged`."""
     if split not in SPLITS:

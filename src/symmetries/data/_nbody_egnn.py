@@ -66,7 +66,7 @@ def egnn_nbody_small(split: str = "train", num: int | None = None, cache_dir: st
     set; at most 10000), ``"valid"`` or ``"test"`` (2000 each) of EGNN's ``nbody_small``,
     with 49 frames of 5 particles (input frame 30, target frame 40, as
     :meth:`NBodyTrajectories.inputs_targets`). Simulated in float64 on ``device``, cached as
-    float32 under ``cache_dir`` (default :func:`symmetries._internal.cache.cache_root` + ``/nbody``)."""
+    float32 under ``cache_dir`` (default the :func:`cache_dir` folder + ``/nbody``)."""
     if split not in EGNN_SPLITS:
         raise ValueError(f"split must be one of {tuple(EGNN_SPLITS)}, got {split!r}")
     num = _PAPER_DEFAULT[split] if num is None else int(num)

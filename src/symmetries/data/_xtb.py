@@ -100,7 +100,7 @@ def xtb_md(name: str = "ethanol", n_frames: int = 1000, temperature: float = 500
     r"""Frames of a small molecule from GFN2-xTB Langevin MD (tblite), cached on disk.
 
     As for rMD17 (ethanol, malonaldehyde, aspirin at 500 K): the starting geometry of
-    :func:`molecule` is relaxed with GFN2-xTB (BFGS to 0.02 eV/A), then ``n_trajectories``
+    ``name`` is relaxed with GFN2-xTB (BFGS to 0.02 eV/A), then ``n_trajectories``
     Langevin runs (``timestep`` in fs, ``friction`` in 1/fs) record
     ``n_frames`` frames, one every ``stride`` steps. Energies in eV, forces in eV/A.
     Raises ``ImportError`` when tblite is not installed.

@@ -64,7 +64,7 @@ class FieldType:
     # ------------------------------------------------------------ structure
     @property
     def rep(self) -> Rep:
-        """The direct sum of all fields: how the ``size`` channels transform."""
+        """The direct sum of all fields, how the ``size`` channels transform."""
         return self.reps[0] if len(self.reps) == 1 else SumRep(list(self.reps))
 
     def __len__(self):
