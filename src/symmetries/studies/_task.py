@@ -18,6 +18,7 @@ METHODS = ("plain", "augment", "average", "canonicalize", "soft", "equivariant")
 #: finite groups up to this order are averaged exactly by method "average"
 EXACT_AVERAGE_ORDER = 1024
 
+#: one line per method, as reports explain it
 METHOD_DESCRIPTIONS = {
     "plain": "the task's plain model, no symmetry",
     "augment": "the plain model trained on batches moved by random group elements",
@@ -153,7 +154,7 @@ class Task:
         ``plain``, ``augment``, ``soft``: the plain model (augmentation and the penalty act
         on training, not on the model). ``average``: :class:`~symmetries.symmetrize.GroupAveraging`
         of the plain model (all elements of a finite group of order at most
-        :data:`EXACT_AVERAGE_ORDER`, ``average_samples`` random ones otherwise), or
+        ``EXACT_AVERAGE_ORDER`` = 1024, ``average_samples`` random ones otherwise), or
         :class:`~symmetries.symmetrize.FrameAveraging` when the input is a point cloud of
         O(d), SO(d) or E(d) (an action with a ``"position"`` entry in its ``layout``).
         ``canonicalize``: :class:`~symmetries.symmetrize.Canonicalization` of the

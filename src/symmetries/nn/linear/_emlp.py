@@ -112,7 +112,7 @@ class EMLP(nn.Module):
     :math:`x \mapsto \mathrm{gate}(L x + \mathrm{Bilinear}(L x))` then a final linear map.
 
     ``hidden`` is a Rep, or an int number of channels split evenly over :math:`V^{\otimes 0..2}`
-    (:func:`uniform_hidden`). Works for any group and reps the basis solver handles.
+    (``uniform_hidden``). Works for any group and reps the basis solver handles.
     Shapes: ``(..., rep_in.dim) -> (..., rep_out.dim)``.
     """
 
