@@ -61,6 +61,17 @@ def test_bias_only_on_invariant_directions():
     assert layer.bias.numel() == 3
 
 
+def test_bias_is_stored_grouped_by_summand():
+    """Saved checkpoints list the bias by distinct summand of rep_out, then copy."""
+    group = G.SO3()
+    V, T = standard(group), trivial(group)
+    layer = sym.nn.EquivariantLinear(V, T + V**2 + T)
+    with torch.no_grad():
+        layer.bias.copy_(torch.tensor([1.0, 2.0, 3.0]))
+    b = layer.bias_vector()
+    assert b[0] == 1 and b[-1] == 2 and torch.allclose(b[1:-1].abs(), 3**0.5 * torch.eye(3).flatten(), atol=1e-14)
+
+
 @pytest.mark.parametrize("name", ["O3", "SO3", "O5", "Lorentz", "S4", "C5", "D4", "O2", "C2xSO3"])
 def test_emlp_every_group(name, gen):
     group = ALL_GROUPS[name]

@@ -1,8 +1,10 @@
-"""Representations: the Rep algebra, irreps, characters, decomposition, equivariant bases."""
+"""Representations: the Rep algebra, irreps, characters, decomposition, equivariant bases, and
+the coefficients-times-block-basis expansion of equivariant maps."""
 
 from symmetries.reps._basic import PermutationRep, StandardRep, TrivialRep, regular
 from symmetries.reps._basis import basis_size, block_basis, equivariant_basis
 from symmetries.reps._decompose import Decomposition, character_multiplicity, decompose
+from symmetries.reps._expansion import BlockBasisExpansion, summand_indices
 from symmetries.reps._irreps import IrreducibleRep, irrep, irreps
 from symmetries.reps._product import DualRep, TensorRep
 from symmetries.reps._rep import Rep
@@ -22,5 +24,5 @@ def standard(group):
 __all__ = [
     "Rep", "SumRep", "TensorRep", "DualRep", "TrivialRep", "StandardRep", "PermutationRep", "IrreducibleRep",
     "trivial", "standard", "regular", "irrep", "irreps", "equivariant_basis", "basis_size", "block_basis",
-    "decompose", "Decomposition", "character_multiplicity",
+    "decompose", "Decomposition", "character_multiplicity", "BlockBasisExpansion", "summand_indices",
 ]

@@ -131,6 +131,33 @@ def test_bias_only_on_invariant_directions():
     assert conv_irrep.bias is None
 
 
+def test_bias_is_stored_field_by_field():
+    """Saved checkpoints list the bias in field order, even when fields of one rep are apart."""
+    G = Cyclic(4)
+    t = FieldType(G, [regular(G), irrep(G, 0), regular(G), irrep(G, 1), irrep(G, 0)])
+    conv = R2Conv(FieldType.trivial(G, 1), t, 3)
+    with torch.no_grad():
+        conv.bias.copy_(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    _, bias = conv.expand()
+    assert bias.tolist() == [1.0] * 4 + [2.0] + [3.0] * 4 + [0.0, 0.0] + [4.0]
+
+
+def test_float32_layer_converted_to_float64_is_exact():
+    """The kernel bases are re-rounded from float64 on a dtype change, not carried over from float32."""
+    G = Cyclic(8)
+    t = FieldType.regular(G, 1)
+    converted = R2Conv(t, t, 5).double()
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        built = R2Conv(t, t, 5)
+    finally:
+        torch.set_default_dtype(old)
+    with torch.no_grad():
+        built.weight.copy_(converted.weight)
+    assert torch.equal(converted.expand()[0], built.expand()[0])
+
+
 def test_he_initialization_scale():
     G = Cyclic(8)
     t = FieldType.regular(G, 8)

@@ -1,10 +1,12 @@
 r"""Steerable and group convolutions between field types.
 
 The filter is :math:`K = \sum_n w_n \kappa_n` over the kernel basis of each pair of field
-reps (:func:`~symmetries.nn.images._basis.kernel_basis`); the learned parameters are the
-coefficients ``w``. The filter is expanded at every forward pass in training mode and
-cached in evaluation mode for inference (no grad). The cache is not part of the
-``state_dict``, which is therefore the same in both modes.
+reps (:func:`~symmetries.nn.images.kernel_basis`), and the bias has one coefficient per
+invariant direction of each output field: both are expanded by
+:class:`~symmetries.reps.BlockBasisExpansion`, the kernel taps being its trailing axes. The
+learned parameters are the coefficients. The filter is expanded at every forward pass in
+training mode and cached in evaluation mode for inference (no grad). The cache is not part
+of the ``state_dict``, which is therefore the same in both modes.
 """
 
 from __future__ import annotations
@@ -15,25 +17,7 @@ from torch import nn
 
 from symmetries.nn.images._basis import check_kernel_group, invariant_vectors, kernel_basis
 from symmetries.nn.images._field import FieldType
-
-
-def _unique(reps):
-    out = []
-    for r in reps:
-        if r not in out:
-            out.append(r)
-    return out
-
-
-def _sorted_order(ftype: FieldType, unique):
-    """Channel indices that list the fields grouped by rep (in ``unique`` order)."""
-    offsets = ftype.offsets()
-    order = []
-    for u in unique:
-        for r, o in zip(ftype.reps, offsets):
-            if r == u:
-                order.extend(range(o, o + r.dim))
-    return torch.tensor(order, dtype=torch.long)
+from symmetries.reps import BlockBasisExpansion
 
 
 def is_fx_proxy(x) -> bool:
@@ -79,34 +63,21 @@ class R2Conv(nn.Module):
         self.padding = self.dilation * (k - 1) // 2 if padding is None else int(padding)
         self.output_padding = int(output_padding)
         self.basis_kind = basis
-        self._pairs = []  # (d_out, d_in, n_out, n_in, basis size, weight offset) per pair of distinct reps
-        out_reps, in_reps = _unique(out_type.reps), _unique(in_type.reps)
-        self._n_in_reps = len(in_reps)
-        dtype = torch.get_default_dtype()
-        n_weights = 0
-        for a, ro in enumerate(out_reps):
-            n_o = out_type.reps.count(ro)
-            for b, ri in enumerate(in_reps):
-                n_i = in_type.reps.count(ri)
-                B = kernel_basis(ri, ro, k, basis, float(sigma), max_frequency)
-                if len(B):  # scale so that unit-entry-scale coefficients give the He variance
-                    B = B * (self._pair_std(ro.dim, ri.dim, len(B)) / self._entry_std())
-                self.register_buffer(f"_basis_{a}_{b}", B.to(dtype), persistent=False)
-                self._pairs.append((ro.dim, ri.dim, n_o, n_i, len(B), n_weights))
-                n_weights += n_o * n_i * len(B)
-        if n_weights == 0:
+
+        def kernels(ri, ro):  # scaled so that unit-entry-scale coefficients give the He variance
+            B = kernel_basis(ri, ro, k, basis, float(sigma), max_frequency)
+            return B * (self._pair_std(ro.dim, ri.dim, len(B)) / self._entry_std()) if len(B) else B
+
+        self.expansion = BlockBasisExpansion(in_type.rep, out_type.rep, kernels, bias, _unit_invariants)
+        if self.expansion.weight_numel == 0:
             raise ValueError(f"no equivariant kernel maps {in_type!r} to {out_type!r} with kernel_size {k} "
                              f"(max_frequency {max_frequency}): use a larger kernel or other field types")
-        self.weight = nn.Parameter(torch.empty(n_weights))
-        order_out, order_in = _sorted_order(out_type, out_reps), _sorted_order(in_type, in_reps)
-        self._reorder_out = not torch.equal(order_out, torch.arange(out_type.size))
-        self._reorder_in = not torch.equal(order_in, torch.arange(in_type.size))
-        self.register_buffer("_out_index", torch.argsort(order_out), persistent=False)
-        self.register_buffer("_in_index", torch.argsort(order_in), persistent=False)
-        bias_map = _bias_map(out_type)
-        if bias and bias_map.shape[1]:
-            self.register_buffer("_bias_map", bias_map.to(dtype), persistent=False)
-            self.bias = nn.Parameter(torch.zeros(bias_map.shape[1]))
+        self.weight = nn.Parameter(torch.empty(self.expansion.weight_numel))
+        if self.expansion.bias_numel:
+            self.bias = nn.Parameter(torch.zeros(self.expansion.bias_numel))
+            # the bias is stored field by field; the expansion lists it grouped by rep
+            by_field = torch.argsort(self.expansion.bias_summand, stable=True)
+            self.register_buffer("_bias_index", torch.argsort(by_field), persistent=False)
         else:
             self.register_parameter("bias", None)
         self._cache = None
@@ -136,26 +107,8 @@ class R2Conv(nn.Module):
     # ------------------------------------------------------------ the filter
     def expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The full filter ``(C_out, C_in, k, k)`` and bias ``(C_out,)`` from the coefficients."""
-        k = self.kernel_size
-        rows = []
-        for a in range(len(self._pairs) // self._n_in_reps):
-            cols = []
-            for b in range(self._n_in_reps):
-                d_o, d_i, n_o, n_i, nb, off = self._pairs[a * self._n_in_reps + b]
-                basis = getattr(self, f"_basis_{a}_{b}")
-                if nb == 0:
-                    cols.append(basis.new_zeros(n_o * d_o, n_i * d_i, k, k))
-                    continue
-                w = self.weight[off:off + n_o * n_i * nb].reshape(n_o * n_i, nb).to(basis.dtype)
-                block = (w @ basis.reshape(nb, -1)).reshape(n_o, n_i, d_o, d_i, k, k)
-                cols.append(block.permute(0, 2, 1, 3, 4, 5).reshape(n_o * d_o, n_i * d_i, k, k))
-            rows.append(torch.cat(cols, 1) if len(cols) > 1 else cols[0])
-        filt = torch.cat(rows, 0) if len(rows) > 1 else rows[0]
-        if self._reorder_out:
-            filt = filt.index_select(0, self._out_index)
-        if self._reorder_in:
-            filt = filt.index_select(1, self._in_index)
-        bias = None if self.bias is None else self._bias_map @ self.bias.to(self._bias_map.dtype)
+        filt = self.expansion(self.weight)
+        bias = None if self.bias is None else self.expansion.bias_vector(self.bias[self._bias_index])
         return filt, bias
 
     def _filter(self):
@@ -207,18 +160,11 @@ class R2Conv(nn.Module):
                 f"coefficients={self.weight.numel()}")
 
 
-def _bias_map(out_type: FieldType) -> torch.Tensor:
-    """``(C_out, n_bias)``: the invariant directions of every output field, as columns."""
-    cols = []
-    offsets = out_type.offsets()
-    for r, off in zip(out_type.reps, offsets):
-        for u in invariant_vectors(r):
-            col = torch.zeros(out_type.size, dtype=torch.float64)
-            col[off:off + r.dim] = u / u.abs().max()
-            cols.append(col)
-    if not cols:
-        return torch.zeros(out_type.size, 0, dtype=torch.float64)
-    return torch.stack(cols, 1)
+def _unit_invariants(rep) -> torch.Tensor:
+    """The invariant directions of a field, each scaled to largest entry 1 (a constant on a
+    regular field, like a plain convolution's bias)."""
+    U = invariant_vectors(rep)
+    return U / U.abs().amax(1, keepdim=True)
 
 
 class GroupConv2d(R2Conv):

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from symmetries.reps import Rep, TrivialRep, standard, trivial
-from symmetries.nn.linear._equivariant_linear import EquivariantLinear, type_slots
+from symmetries.reps import Rep, TrivialRep, standard, summand_indices, trivial
+from symmetries.nn.linear._equivariant_linear import EquivariantLinear
 
 #: largest d_a * d_b * d_c solved for one bilinear path
 BILINEAR_LIMIT = 1024
@@ -68,7 +68,7 @@ class EquivariantBilinear(nn.Module):
     def __init__(self, rep_in: Rep, rep_out: Rep, max_channels: int = 16, max_block: int = BILINEAR_LIMIT):
         super().__init__()
         self.rep_in, self.rep_out = rep_in, rep_out
-        slots = type_slots(rep_in)
+        slots = summand_indices(rep_in)
         types = list(slots)
         left, right, feature_reps = [], [], []
         for i, A in enumerate(types):
