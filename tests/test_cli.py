@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 from symmetries.cli import DEFAULT_STUDY, main
 
@@ -83,3 +84,91 @@ def test_default_run_end_to_end(tmp_path):
     assert set(runs) == set(DEFAULT_STUDY["methods"])
     assert runs["equivariant"]["metric"] < runs["plain"]["metric"] / 10
     assert runs["equivariant"]["equivariance_max_rel"] < 1e-4 < 1e-2 < runs["plain"]["equivariance_max_rel"]
+
+
+TASK_MODULE = '''
+from dataclasses import dataclass
+from typing import ClassVar
+
+import tiny
+from symmetries.studies import register_task
+
+
+@register_task
+@dataclass
+class {cls}(tiny.TinyInvariant):
+    name: ClassVar[str] = "{name}"
+    description: ClassVar[str] = "a user's task from {name}.py"
+'''
+
+
+@pytest.fixture
+def user_folder(tmp_path, monkeypatch):
+    """An empty current folder that is not on sys.path (as for the installed ``symmetries``
+    command); the registry and sys.modules are restored afterwards."""
+    from symmetries.studies import unregister_task
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    before = set(sys.modules)
+    yield tmp_path
+    for name in ("user-here", "user-file"):
+        unregister_task(name)
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_import_finds_a_module_in_the_current_folder_or_a_py_file(user_folder, capsys):
+    (user_folder / "user_here.py").write_text(TASK_MODULE.format(cls="Here", name="user-here"))
+    (user_folder / "sub").mkdir()
+    (user_folder / "sub" / "user_file.py").write_text(TASK_MODULE.format(cls="File", name="user-file"))
+    assert main(["study", "--import", "user_here", "--import", os.path.join("sub", "user_file.py"), "--list"]) == 0
+    names = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    assert "user-here" in names and "user-file" in names
+
+
+def test_import_failures_are_one_line(user_folder, capsys):
+    (user_folder / "broken.py").write_text("import torch\nx = 1\nundefined_name + x\n")
+    for source, expected in [
+        ("no_such_tasks", "cannot import 'no_such_tasks': no module named 'no_such_tasks' in the current folder"),
+        ("missing.py", "cannot import 'missing.py': expected a module name or a path to a .py file"),
+        ("broken", "cannot import 'broken': NameError: name 'undefined_name' is not defined (broken.py, line 3)"),
+        ("broken.py", "cannot import 'broken.py': NameError: name 'undefined_name' is not defined (broken.py, line 3)"),
+    ]:
+        assert main(["study", "tiny-o3", "--import", source, "--out", "unused"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"symmetries study: error: {expected}") and err.count("\n") == 1, err
+    assert not (user_folder / "unused").exists()
+
+
+def test_unavailable_device_is_one_line_before_any_work(capsys, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "x"
+    assert main(["study", "tiny-o3", "--device", "cuda", "--sizes", "16", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symmetries study: error: device 'cuda' is not available: ") and err.count("\n") == 1, err
+    assert not out.exists()
+    assert main(["study", "tiny-o3", "--device", "gpu", "--out", str(out)]) == 2
+    assert "device 'gpu' is not a torch device; expected e.g. 'cpu', 'cuda'" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert main(["study", "tiny-o3", "--device", "cuda:2", "--out", str(out)]) == 2
+    assert "this machine has 2 CUDA devices (cuda:0 to cuda:1)" in capsys.readouterr().err
+
+
+def test_unknown_names_suggest_the_closest(capsys):
+    assert main(["study", "o5-invarient"]) == 2
+    assert "unknown task 'o5-invarient' (did you mean 'o5-invariant'?)" in capsys.readouterr().err
+    assert main(["study", "tiny-o3", "--methods", "equivariamt"]) == 2
+    assert "unknown method 'equivariamt' (did you mean 'equivariant'?)" in capsys.readouterr().err
+
+
+def test_one_seed_table_shows_no_spread(capsys, tmp_path):
+    argv = ["study", "tiny-o3", "--sizes", "16", "--methods", "plain", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv + ["--seeds", "0"]) == 0
+    table = capsys.readouterr().out
+    assert "n=16" in table and "±" not in table
+    assert main(argv + ["--seeds", "0,1"]) == 0
+    assert "±" in capsys.readouterr().out

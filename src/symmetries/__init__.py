@@ -31,7 +31,8 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    # a lazy subpackage is in globals() too once loaded: list each name once
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = ["groups", "reps", "actions", "testing", "equivariant_basis", "check_equivariance",

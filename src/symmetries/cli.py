@@ -64,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
                    help="torch threads per process (default: 1 on the CPU, where small models train fastest so)")
     s.add_argument("--ddp", action="store_true", help="train each run with DistributedDataParallel (torchrun)")
     s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
-                   help="import a module that registers more tasks (repeatable)")
+                   help="import a module (looked up in the current folder first) or a .py file that registers "
+                        "more tasks (repeatable)")
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -78,19 +79,17 @@ def main(argv=None) -> int:
 
 
 def _study(args) -> int:
-    import importlib
+    from symmetries.studies import get_task, import_tasks, task_names
 
-    from symmetries.studies import get_task, task_names
-
-    for name in args.imports:
-        importlib.import_module(name)
-    if args.list:
-        for name in task_names():
-            print(f"{name}\t{get_task(name).description}")
-        return 0
     try:
+        for source in args.imports:
+            import_tasks(source)
+        if args.list:
+            for name in task_names():
+                print(f"{name}\t{get_task(name).description}")
+            return 0
         return _run(_resolve(args), args)
-    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+    except (ImportError, KeyError, ValueError, TypeError, RuntimeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"symmetries study: error: {msg}", file=sys.stderr)
         return 2
@@ -131,12 +130,13 @@ def _run(study: dict, args) -> int:
 
     import torch
 
-    from symmetries.studies import get_task
+    from symmetries.studies import check_device, get_task
     from symmetries.studies import init_from_env, rank_device, run_workers
     from symmetries.studies import StudyFolderError, load_results, plan, run_study
     from symmetries.studies import format_table
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    check_device(device)  # a one-line error before any work or progress bar
     threads = args.threads or (1 if device == "cpu" else None)
     task = get_task(study["task"], **{k: v for k, v in study.items() if k not in _STUDY_KEYS})
     plan(task, study["sizes"], study["methods"], study["seeds"])  # unknown methods fail here, before any work

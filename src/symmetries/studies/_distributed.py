@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 
@@ -44,7 +43,8 @@ def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> N
     process group: each takes ``jobs[rank::n_workers]``, rank 0 writes the report.
 
     ``study`` must be picklable (a task *name* with config overrides, not a Task object);
-    ``imports`` are modules each worker imports first (where user tasks are registered).
+    ``imports`` are modules or ``.py`` files each worker imports first with
+    :func:`~symmetries.studies.import_tasks` (where user tasks are registered).
     """
     import torch.multiprocessing as mp
 
@@ -56,10 +56,11 @@ def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> N
 def _worker(rank: int, world: int, port: int, study: dict, imports: tuple[str, ...]) -> None:
     import torch.distributed as dist
 
+    from symmetries.studies._registry import import_tasks
     from symmetries.studies._study import run_study
 
-    for name in imports:
-        importlib.import_module(name)
+    for source in imports:
+        import_tasks(source)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     device = study.get("device", "cpu")

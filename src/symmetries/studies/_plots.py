@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from symmetries.studies._summary import method_rank, summarize
+import math
+
+from symmetries.studies._summary import finished, method_rank, summarize
 
 #: errors below this are drawn at this value on log axes (an exact zero has no logarithm)
 FLOOR = 1e-17
@@ -15,9 +17,18 @@ def _colors(methods):
     return {m: cmap(method_rank(m) % 10) for m in methods}
 
 
-def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: str = "test error") -> None:
+def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: str = "test error") -> bool:
     """Test metric against training-set size on log-log axes: the mean over seeds per method
-    (line), each seed (dots) and the min-max spread over seeds (band)."""
+    (line), each seed (dots) and the min-max spread over seeds (band).
+
+    Only runs that finished are drawn (see :func:`~symmetries.studies.summarize`).
+
+    Returns:
+        Whether the plot was written: ``False`` (and nothing written) when no run finished.
+    """
+    rows = [r for r in rows if finished(r)]
+    if not rows:
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,11 +63,22 @@ def learning_curves(rows: list[dict], path: str, title: str = "", metric_name: s
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return True
 
 
-def equivariance_errors(rows: list[dict], path: str, title: str = "") -> None:
+def equivariance_errors(rows: list[dict], path: str, title: str = "") -> bool:
     """Relative equivariance error of each trained model (log scale), one column per method,
-    dots coloured by training-set size; zeros are drawn at :data:`FLOOR`."""
+    dots coloured by training-set size; zeros are drawn at :data:`FLOOR`.
+
+    Only runs with a finite measured error are drawn.
+
+    Returns:
+        Whether the plot was written: ``False`` (and nothing written) when there is none.
+    """
+    rows = [r for r in rows if finished(r) and isinstance(r.get("equivariance_max_rel"), (int, float))
+            and math.isfinite(r["equivariance_max_rel"])]
+    if not rows:
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,3 +111,4 @@ def equivariance_errors(rows: list[dict], path: str, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return True

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from symmetries.studies._task import METHODS, Task
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+
+from symmetries.studies._task import METHODS, Task, did_you_mean
 
 _TASKS: dict[str, type[Task]] = {}
 
@@ -53,7 +59,7 @@ def get_task(name: str, **config) -> Task:
         return name
     if name not in _TASKS:
         have = ", ".join(sorted(_TASKS)) or "(none)"
-        raise KeyError(f"unknown task {name!r}; registered tasks: {have}")
+        raise KeyError(f"unknown task {name!r}{did_you_mean(name, _TASKS)}; registered tasks: {have}")
     cls = _TASKS[name]
     import dataclasses
 
@@ -62,3 +68,74 @@ def get_task(name: str, **config) -> Task:
     if bad:
         raise TypeError(f"task {name!r} has no config fields {bad}; its fields are: {', '.join(sorted(fields))}")
     return cls(**config)
+
+
+def import_tasks(source: str):
+    """Import the module that registers a user's tasks: a module name or a ``.py`` file.
+
+    A module name is looked up in the current folder first, then on ``sys.path`` (as
+    ``python -m`` does; the folder is added to ``sys.path``). A path to a ``.py`` file is
+    imported as the module named by the file's stem.
+
+    Args:
+        source: ``"mytask"``, ``"mypackage.tasks"`` or ``"path/to/mytask.py"``.
+
+    Returns:
+        The imported module.
+
+    Raises:
+        ImportError: in one line, naming ``source`` and what went wrong: no such module or
+            file, or the exception the module raised and the line of the module it came from.
+    """
+    if source.endswith(".py") or os.sep in source or "/" in source:
+        return _import_file(source)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(source)
+    except ModuleNotFoundError as e:
+        if e.name is not None and (source == e.name or source.startswith(e.name + ".")):
+            raise ImportError(f"cannot import {source!r}: no module named {e.name!r} in the current folder "
+                              f"({os.getcwd()}) or on sys.path; give a module name or a path to a .py file") from None
+        raise ImportError(_failure(source, e)) from e
+    except Exception as e:
+        raise ImportError(_failure(source, e)) from e
+
+
+def _import_file(path: str):
+    """Import the file ``path`` as the module named by its stem."""
+    full = os.path.abspath(path)
+    if not (full.endswith(".py") and os.path.isfile(full)):
+        raise ImportError(f"cannot import {path!r}: expected a module name or a path to a .py file, "
+                          f"and there is no file {full}")
+    name = os.path.splitext(os.path.basename(full))[0]
+    old = sys.modules.get(name)
+    if old is not None:
+        if os.path.abspath(getattr(old, "__file__", None) or "") == full:
+            return old
+        raise ImportError(f"cannot import {path!r} as module {name!r}: a module of that name is already "
+                          f"imported (from {getattr(old, '__file__', None) or 'built-in'}); rename the file")
+    spec = importlib.util.spec_from_file_location(name, full)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise ImportError(_failure(path, e)) from e
+    return module
+
+
+def _failure(source: str, error: Exception) -> str:
+    """``cannot import SOURCE: Error: message (file.py, line N)``: the line is the deepest one of
+    the traceback in the imported module's own file."""
+    where, message = "", str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, SyntaxError) and error.filename:
+        where, message = f" ({os.path.basename(error.filename)}, line {error.lineno})", error.msg
+    else:
+        frames = [f for f in traceback.extract_tb(error.__traceback__)
+                  if "importlib" not in f.filename and f.filename != __file__]
+        if frames:  # the first frame outside the machinery runs the module's top level
+            line = [f for f in frames if f.filename == frames[0].filename][-1]
+            where = f" ({os.path.basename(line.filename)}, line {line.lineno})"
+    return f"cannot import {source!r}: {type(error).__name__}: {message}{where}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -10,9 +11,10 @@ from symmetries._internal.atomic import write_json_atomic
 from symmetries._internal.extras import require
 from symmetries.studies._registry import get_task
 from symmetries.studies._task import METHODS, Task, check_method
-from symmetries.studies._train import train_run
+from symmetries.studies._train import OK, check_device, train_run
 
-#: version of the results-folder layout; a folder written by another version is refused
+#: version of the results-folder layout; a folder written by another version is refused (fields
+#: added since are filled in by :func:`load_results`, so older folders of this version still load)
 STUDY_FORMAT = 1
 DEFAULT_SEEDS = (0, 1, 2)
 
@@ -82,15 +84,30 @@ def plan(task: Task, sizes=None, methods=None, seeds=None) -> list[Job]:
 
 
 def load_results(out: str) -> list[dict]:
-    """All finished runs in a results folder, sorted by method, size and seed."""
+    """All finished runs in a results folder, sorted by method, size and seed.
+
+    Runs written before runs had a ``status`` get one: ``"ok"``, or ``"failed: test metric
+    nan"`` (and no measurements) when their metric is not finite.
+    """
     runs = os.path.join(out, "runs")
     rows = []
     for name in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
         if name.endswith(".json"):
             with open(os.path.join(runs, name)) as f:
-                rows.append(json.load(f))
+                rows.append(_with_status(json.load(f)))
     key = lambda r: (METHODS.index(r["method"]) if r["method"] in METHODS else 99, r["size"], r["seed"])  # noqa: E731
     return sorted(rows, key=key)
+
+
+def _with_status(row: dict) -> dict:
+    """A run as this version writes it: the ``status`` of a run from before it was recorded."""
+    if "status" in row:
+        return row
+    metric = row.get("metric")
+    if isinstance(metric, (int, float)) and math.isfinite(metric):
+        return {**row, "status": OK}
+    return {**row, "status": f"failed: test metric {metric}", "metric": None, "equivariance_max_rel": None,
+            "equivariance_mean_rel": None, "equivariance_verdict": None}
 
 
 def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: str | None = None, device="cpu",
@@ -108,7 +125,9 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
     Distributed: under ``torchrun`` with a process group initialized, each rank runs its
     share of the jobs (``jobs[rank::world]``) and rank 0 writes the report after all have
     finished; with ``ddp=True`` instead every run is trained by all ranks together with
-    DistributedDataParallel. ``threads`` sets ``torch.set_num_threads`` for the study (small
+    DistributedDataParallel. A run whose loss becomes NaN or infinite is recorded with its
+    ``status`` (``"diverged: loss nan at step 12"``) and the study goes on; the report shows
+    what finished. ``threads`` sets ``torch.set_num_threads`` for the study (small
     models train fastest on one thread per process; use more processes for more cores).
     """
     import torch
@@ -129,6 +148,7 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
         raise TypeError(f"config overrides {sorted(config)} need a task name, not a Task instance")
     out = out or f"study-{task.name}"
     jobs = plan(task, sizes, methods, seeds)
+    check_device(device)
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     if rank == 0:
@@ -139,15 +159,17 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
     mine = jobs if (ddp or world == 1) else jobs[rank::world]
     todo = [j for j in mine if not os.path.exists(_run_path(out, j))]
     bar = _bar(progress and rank == 0, len(mine), len(mine) - len(todo), task.name)
-    for job in todo:
-        bar.set_postfix_str(job.key)
-        row = train_run(task, job.method, job.size, job.seed, device=device,
-                        checkpoint=os.path.join(out, "checkpoints", job.key + ".pt"),
-                        checkpoint_every=checkpoint_every, progress=progress, ddp=ddp)
-        if rank == 0 or not ddp:
-            write_json_atomic(row, _run_path(out, job))
-        bar.update(1)
-    bar.close()
+    try:
+        for job in todo:
+            bar.set_postfix_str(job.key)
+            row = train_run(task, job.method, job.size, job.seed, device=device,
+                            checkpoint=os.path.join(out, "checkpoints", job.key + ".pt"),
+                            checkpoint_every=checkpoint_every, progress=progress, ddp=ddp)
+            if rank == 0 or not ddp:
+                write_json_atomic(row, _run_path(out, job))
+            bar.update(1)
+    finally:
+        bar.close()
     if distributed:
         dist.barrier()
     rows = load_results(out)

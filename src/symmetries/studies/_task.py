@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from symmetries._internal.tree import batch_size
 from symmetries.actions import as_action
 from symmetries.groups import Euclidean
 
@@ -45,6 +47,8 @@ class Task:
     ``(inputs, targets)`` whose leaves are tensors with a leading sample dimension
     (``inputs`` may be a tensor, a tuple or a dict, e.g. positions, velocities and charges).
     The same seed must give the same data; the test set should depend on the seed only.
+    Every run checks what ``make_data`` returns with :func:`check_data` (layout, sizes,
+    finite values) before training.
 
     Symmetry: ``action_in`` moves inputs and ``action_out`` moves targets and predictions
     (:func:`symmetries.actions.invariant` for invariant targets), so that the ideal model
@@ -66,6 +70,10 @@ class Task:
     ``soft_weight`` scales the soft-equivariance penalty, ``average_samples`` is the number
     of Monte Carlo elements of group averaging over an infinite group, and
     ``equivariance_samples`` the number of group elements the trained model is checked on.
+
+    Models meet data at its raw scale: wrap them in :class:`~symmetries.studies.Standardized`
+    (scalar input and target scales, as the built-in EMLP tasks do) when the inputs or
+    targets are far from unit size, or an MLP or EMLP underfits.
 
     A task module (``studies/tasks/<domain>.py``) looks like::
 
@@ -209,10 +217,94 @@ def point_cloud_positions(action):
 def check_method(task: Task, method: str) -> None:
     """Raise ``ValueError`` naming the supported methods unless ``task`` supports ``method``."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; methods are: {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}{did_you_mean(method, METHODS)}; "
+                         f"methods are: {', '.join(METHODS)}")
     if method not in task.methods:
         raise ValueError(f"task {task.name!r} does not support method {method!r}; "
                          f"it supports: {', '.join(task.methods)}")
+
+
+def did_you_mean(name: str, choices) -> str:
+    """``" (did you mean 'x'?)"`` for the choice closest to a mistyped ``name``, else ``""``.
+
+    Args:
+        name: what was given.
+        choices: the valid names.
+
+    Returns:
+        The hint, to put after the name in an error message.
+    """
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_data(task: Task, data, n_train: int, seed: int) -> None:
+    """Raise ``ValueError`` unless ``data`` is what ``task.make_data(n_train, seed)`` must return.
+
+    That is ``((x_train, y_train), (x_test, y_test))`` with ``n_train`` training samples,
+    inputs and targets of the same length, and only finite values in floating-point tensors.
+    The message names the array and the rows that are not finite.
+
+    Args:
+        task: the task that made the data (named in the message).
+        data: what its ``make_data`` returned.
+        n_train: the training-set size asked for.
+        seed: the seed asked for.
+    """
+    made = f"task {task.name!r}: make_data({n_train}, seed={seed}) returned"
+    if not (_is_pair(data) and _is_pair(data[0]) and _is_pair(data[1])):
+        raise ValueError(f"{made} a {type(data).__name__}; expected ((x_train, y_train), (x_test, y_test))")
+    (x, y), (x_test, y_test) = data
+    sizes = {}
+    for label, tree in (("training inputs", x), ("training targets", y), ("test inputs", x_test),
+                        ("test targets", y_test)):
+        try:
+            sizes[label] = batch_size(tree)
+        except (TypeError, IndexError):
+            raise ValueError(f"{made} {label} of type {type(tree).__name__}; expected a tensor with a "
+                             "leading sample dimension, or a tuple or dict of them") from None
+        for where, t in _named_leaves(tree, label):
+            _check_finite(t, f"{made} {where}")
+    if sizes["training inputs"] != n_train:
+        raise ValueError(f"{made} {sizes['training inputs']} training samples, asked for {n_train}")
+    for part in ("training", "test"):
+        if sizes[f"{part} inputs"] != sizes[f"{part} targets"]:
+            raise ValueError(f"{made} {sizes[f'{part} inputs']} {part} inputs but "
+                             f"{sizes[f'{part} targets']} {part} targets")
+
+
+#: at most this many non-finite rows are listed in an error message
+LISTED_ROWS = 10
+
+
+def _check_finite(t: torch.Tensor, what: str) -> None:
+    """Raise ``ValueError`` naming the rows of ``t`` (leading index) that hold NaN or infinity."""
+    if not (t.is_floating_point() or t.is_complex()):
+        return
+    bad = ~torch.isfinite(t.detach())
+    count = int(bad.sum())
+    if not count:
+        return
+    rows = torch.nonzero(bad.reshape(len(t), -1).any(1) if t.dim() else bad.reshape(1)).flatten().tolist()
+    listed = ", ".join(str(r) for r in rows[:LISTED_ROWS]) + (", ..." if len(rows) > LISTED_ROWS else "")
+    raise ValueError(f"{what} with {count} non-finite value{'s' * (count > 1)} in "
+                     f"{len(rows)} row{'s' * (len(rows) > 1)} [{listed}]")
+
+
+def _named_leaves(tree, label: str):
+    """``(name, tensor)`` for every tensor of a structure, named like ``inputs[1]`` or ``inputs['charges']``."""
+    if torch.is_tensor(tree):
+        yield label, tree
+    elif isinstance(tree, (tuple, list)):
+        for i, v in enumerate(tree):
+            yield from _named_leaves(v, f"{label}[{i}]")
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _named_leaves(v, f"{label}[{k!r}]")
+
+
+def _is_pair(x) -> bool:
+    return isinstance(x, (tuple, list)) and len(x) == 2
 
 
 def _jsonable(v):

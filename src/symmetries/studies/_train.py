@@ -13,7 +13,10 @@ from symmetries._internal.atomic import save_atomic
 from symmetries._internal.extras import require
 from symmetries._internal.tree import batch_size, cat, take, tree_map
 from symmetries.testing import check_equivariance
-from symmetries.studies._task import Task, check_method
+from symmetries.studies._task import Task, check_data, check_method
+
+#: the status of a run that trained to the end with a finite test metric
+OK = "ok"
 
 
 def _seed_for(*parts) -> int:
@@ -43,16 +46,25 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
     With ``ddp`` (under ``torchrun``, process group initialized) the model is wrapped in
     :class:`~torch.nn.parallel.DistributedDataParallel`; every rank draws the same global
     batch and trains on its share, so gradients are those of the whole batch. Rank 0 writes
-    the checkpoint. Returns a dict: ``metric``, ``equivariance_max_rel``,
-    ``equivariance_mean_rel``, ``train_loss``, ``steps``, ``seconds``, ``n_params``, ...
+    the checkpoint.
+
+    The data are checked first (:func:`~symmetries.studies.check_data`: a ``ValueError``
+    names arrays with NaN or infinite values and their rows). A run whose training loss
+    becomes NaN or infinite stops there: its ``status`` says so (``"diverged: loss nan at
+    step 12"``) and the measurements are ``None``; a run whose test metric is not finite has
+    status ``"failed: test metric nan"``. Finished runs have status ``"ok"``.
+
+    Returns a dict: ``status``, ``metric``, ``equivariance_max_rel``,
+    ``equivariance_mean_rel``, ``equivariance_verdict``, ``train_loss``, ``steps`` (optimizer
+    steps taken), ``seconds``, ``n_params``, ...
     """
     check_method(task, method)
     require("tqdm", extra="study", feature="train_run")
-    device = torch.device(device)
+    device = check_device(device)
     rank, world = _rank_world(ddp)
-    (x_train, y_train), (x_test, y_test) = task.make_data(n_train, seed)
-    if batch_size(x_train) != n_train:
-        raise ValueError(f"task {task.name!r} made {batch_size(x_train)} training samples, asked for {n_train}")
+    data = task.make_data(n_train, seed)
+    check_data(task, data, n_train, seed)
+    (x_train, y_train), (x_test, y_test) = data
     to_dev = lambda t: t.to(device)  # noqa: E731
     x_train, y_train = tree_map(to_dev, x_train), tree_map(to_dev, y_train)
 
@@ -75,6 +87,7 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
     augment = Augment(task.action_in, task.action_out, generator=gen) if method == "augment" else None
     bar = _bar(progress and rank == 0, steps, state["step"], f"{method} n={n_train} seed={seed}")
     start = time.perf_counter() - state["seconds"]
+    status = OK
     model.train()
     for step in range(state["step"], steps):
         idx = torch.randperm(n_train, generator=gen)[: min(task.batch_size, n_train)]
@@ -89,16 +102,15 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
         if method == "soft":
             loss = loss + task.soft_weight * equivariance_penalty(net, xb, task.action_in, task.action_out,
                                                                   generator=gen)
+        logged = _batch_loss(loss, world)
+        if not math.isfinite(logged):  # every rank sees the same all-reduced loss and stops with the others
+            status = f"diverged: loss {logged} at step {step + 1}"
+            break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        logged = loss.detach()
-        if world > 1:  # the whole batch's loss: the mean over the ranks' equal shares
-            logged = logged.clone()
-            torch.distributed.all_reduce(logged)
-            logged = logged / world
-        state["losses"].append(float(logged))
+        state["losses"].append(logged)
         state["step"] = step + 1
         bar.update(1)
         if checkpoint is not None and rank == 0 and (state["step"] % every == 0 or state["step"] == steps):
@@ -107,15 +119,64 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
     bar.close()
     seconds = time.perf_counter() - start
     model.eval()
-    metric, eq = _evaluate(task, model, x_test, y_test, device, seed)
+    measured = {"metric": None, "equivariance_max_rel": None, "equivariance_mean_rel": None,
+                "equivariance_verdict": None}
+    if status == OK:
+        metric, eq = _evaluate(task, model, x_test, y_test, device, seed)
+        if math.isfinite(metric):
+            measured = {"metric": metric, "equivariance_max_rel": eq.max_rel_error,
+                        "equivariance_mean_rel": eq.mean_rel_error, "equivariance_verdict": eq.verdict}
+        else:
+            status = f"failed: test metric {metric}"
     tail = state["losses"][-max(1, min(50, len(state["losses"]))):]
     return {
-        "task": task.name, "method": method, "size": int(n_train), "seed": int(seed),
-        "metric": metric, "metric_name": task.metric_name,
-        "equivariance_max_rel": eq.max_rel_error, "equivariance_mean_rel": eq.mean_rel_error,
-        "equivariance_verdict": eq.verdict, "train_loss": sum(tail) / len(tail) if tail else float("nan"),
-        "steps": steps, "seconds": seconds, "n_params": int(n_params), "device": str(device),
+        "task": task.name, "method": method, "size": int(n_train), "seed": int(seed), "status": status,
+        **measured, "metric_name": task.metric_name, "train_loss": sum(tail) / len(tail) if tail else None,
+        "steps": state["step"], "seconds": seconds, "n_params": int(n_params), "device": str(device),
     }
+
+
+def check_device(device) -> torch.device:
+    """``device`` as a :class:`torch.device`, or a one-line ``ValueError`` when it cannot be used.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a :class:`torch.device`.
+
+    Returns:
+        The device.
+
+    Raises:
+        ValueError: the name is not a device, or this machine has no such device (CUDA
+            requested where PyTorch was built without it or sees no GPU, an index past the
+            last GPU, MPS where it is not available).
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device {device!r} is not a torch device; expected e.g. 'cpu', 'cuda', 'cuda:1' "
+                         "or 'mps'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = (f"this PyTorch ({torch.__version__}) was built without CUDA" if torch.version.cuda is None
+                   else "no CUDA device is visible")
+            raise ValueError(f"device {str(device)!r} is not available: {why}; use device 'cpu'")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"device {str(device)!r} is not available: this machine has {count} CUDA "
+                             f"device{'s' * (count != 1)} (cuda:0 to cuda:{count - 1})")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r} is not available on this machine; use device 'cpu'")
+    return dev
+
+
+def _batch_loss(loss: torch.Tensor, world: int) -> float:
+    """The loss of the whole batch: this rank's, or the mean over the ranks' equal shares."""
+    logged = loss.detach()
+    if world > 1:
+        logged = logged.clone()
+        torch.distributed.all_reduce(logged)
+        logged = logged / world
+    return float(logged)
 
 
 def _evaluate(task, model, x_test, y_test, device, seed):

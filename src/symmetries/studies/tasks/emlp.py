@@ -7,27 +7,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import nn
 
 from symmetries import data
 from symmetries.groups import O, O3, Lorentz
 from symmetries.nn import EMLP, mlp
 from symmetries.reps import standard, trivial
 from symmetries.studies._registry import register_task
+from symmetries.studies._scaling import Standardized
 from symmetries.studies._task import Task
-
-
-class Standardized(nn.Module):
-    r""":math:`x \mapsto \sigma_y\, f(x / \sigma_x) + \mu_y` with scalar scales (so a symmetry
-    of ``f`` is kept) and a mean only on invariant outputs."""
-
-    def __init__(self, model: nn.Module, x_scale: float, y_mean: float, y_scale: float):
-        super().__init__()
-        self.model = model
-        self.x_scale, self.y_mean, self.y_scale = float(x_scale), float(y_mean), float(y_scale)
-
-    def forward(self, x):
-        return self.model(x / self.x_scale) * self.y_scale + self.y_mean
 
 
 @dataclass
@@ -59,19 +46,17 @@ class _EMLPTask(Task):
         return (x.to(f), y.to(f)), (xt.to(f), yt.to(f))
 
     @functools.cached_property
-    def _stats(self):
+    def _stats(self) -> dict[str, float]:
         """Scales of the data distribution (fixed reference sample, not the training set)."""
         x, y = type(self).generator(20000, seed=123456789)
-        x_scale = float(x.pow(2).mean().sqrt())
-        y_mean = float(y.mean()) if self.invariant_output else 0.0
-        return x_scale, y_mean, float((y - y_mean).pow(2).mean().sqrt())
+        return Standardized.statistics(x, y, center=self.invariant_output)
 
     def make_model(self):
         d_in, d_out = self.action_in.dim, self.action_out.dim
-        return Standardized(mlp([d_in] + [self.hidden] * self.depth + [d_out]), *self._stats)
+        return Standardized(mlp([d_in] + [self.hidden] * self.depth + [d_out]), **self._stats)
 
     def make_equivariant_model(self):
-        return Standardized(EMLP(self.action_in, self.action_out, self.emlp_hidden, self.depth), *self._stats)
+        return Standardized(EMLP(self.action_in, self.action_out, self.emlp_hidden, self.depth), **self._stats)
 
 
 @register_task
