@@ -96,3 +96,28 @@ def test_direct_product_and_generated_group(gen):
     # S3 permutes a 3-block (2 maps: I and 11^T), SO(3) acts on the other (1 map), no cross maps
     assert B.shape[0] == 3
     assert _check_equivariant(B, V, V, gen) < 1e-10
+
+
+def test_basis_blocks_say_which_summands_each_map_connects():
+    G = sym.groups.O3()
+    V = sym.reps.standard(G)
+    rep = V + V ** 2 + sym.reps.trivial(G)
+    basis = sym.equivariant_basis(rep, rep)
+    blocks = sym.reps.basis_blocks(rep, rep)
+    assert [m for b in blocks for m in b.maps] == list(range(basis.shape[0]))
+    # V -> V: the identity; V^2 -> V^2: identity, transpose, trace; trace <-> trivial both ways; 1 -> 1
+    assert [(b.out_index, b.in_index, len(b.maps)) for b in blocks] == [(0, 0, 1), (1, 1, 3), (1, 2, 1), (2, 1, 1),
+                                                                        (2, 2, 1)]
+    covered = torch.zeros_like(basis, dtype=torch.bool)
+    for b in blocks:
+        part = basis[b.maps.start:b.maps.stop, b.rows, b.cols]
+        assert torch.allclose(part, sym.reps.block_basis(b.rep_in, b.rep_out).to_dense())
+        covered[b.maps.start:b.maps.stop, b.rows, b.cols] = True
+    assert basis[~covered].abs().max() == 0
+    # V^2 is a flattened matrix, row-major: rho(g) x.reshape(-1) = (g x g^T).reshape(-1)
+    g = G.sample(1, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(3, 3, dtype=torch.float64)
+    assert torch.allclose((V ** 2)(g)[0] @ x.reshape(-1), (g[0] @ x @ g[0].T).reshape(-1), atol=1e-12)
+    y = torch.randn(3, 4, dtype=torch.float64)   # and V * W: entry (i, j) is coordinate i * W.dim + j
+    W = sym.reps.standard(G) + sym.reps.trivial(G)
+    assert torch.allclose((V * W)(g)[0] @ y.reshape(-1), (g[0] @ y @ W(g)[0].T).reshape(-1), atol=1e-12)

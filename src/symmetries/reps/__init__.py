@@ -2,7 +2,7 @@
 the coefficients-times-block-basis expansion of equivariant maps."""
 
 from symmetries.reps._basic import PermutationRep, StandardRep, TrivialRep, regular
-from symmetries.reps._basis import basis_size, block_basis, equivariant_basis
+from symmetries.reps._basis import BasisBlock, basis_blocks, basis_size, block_basis, equivariant_basis
 from symmetries.reps._decompose import Decomposition, character_multiplicity, decompose
 from symmetries.reps._expansion import BlockBasisExpansion, summand_indices
 from symmetries.reps._irreps import IrreducibleRep, irrep, irreps
@@ -23,6 +23,6 @@ def standard(group):
 
 __all__ = [
     "Rep", "SumRep", "TensorRep", "DualRep", "TrivialRep", "StandardRep", "PermutationRep", "IrreducibleRep",
-    "trivial", "standard", "regular", "irrep", "irreps", "equivariant_basis", "basis_size", "block_basis",
+    "trivial", "standard", "regular", "irrep", "irreps", "equivariant_basis", "basis_size", "block_basis", "basis_blocks", "BasisBlock",
     "decompose", "Decomposition", "character_multiplicity", "BlockBasisExpansion", "summand_indices",
 ]

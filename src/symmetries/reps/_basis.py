@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,6 +30,13 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
     ``sparse``: ``None`` returns a sparse COO tensor only when the dense one would exceed
     ``DENSE_LIMIT`` entries, ``True`` always (permutation reps only), ``False`` never (and
     raises ``MemoryError`` before allocating a basis that large).
+
+    Which maps connect which summands: :func:`basis_blocks` lists, for each pair of summands
+    of ``rep_out`` and ``rep_in`` (outer loop over ``rep_out``), the range of maps and the rows
+    and columns they fill. Coordinates of a tensor-product rep ``V * W`` are the entries of
+    a ``(V.dim, W.dim)`` tensor flattened row-major (entry ``(i, j)`` is coordinate
+    ``i * W.dim + j``, as ``torch.kron`` and ``x.reshape(-1)``), so a map on ``V**2`` reshaped
+    to ``(d_out, V.dim, V.dim)`` reads as a function of a matrix.
     """
     _check_reps(rep_in, rep_out)
     if len(rep_in.components()) == 1 and len(rep_out.components()) == 1:
@@ -50,6 +58,46 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
     out = torch.zeros(shape, dtype=torch.float64)
     out[idx[0], idx[1], idx[2]] = vals[1]
     return out
+
+
+class BasisBlock(NamedTuple):
+    """The maps ``maps`` of an equivariant basis that send summand ``rep_in`` (columns ``cols``)
+    to summand ``rep_out`` (rows ``rows``); ``out_index`` / ``in_index`` count the summands."""
+
+    maps: range
+    rows: slice
+    cols: slice
+    rep_out: Rep
+    rep_in: Rep
+    out_index: int
+    in_index: int
+
+
+def basis_blocks(rep_in: Rep, rep_out: Rep) -> list[BasisBlock]:
+    """Where the maps of :func:`equivariant_basis` live: one :class:`BasisBlock` per pair of
+    summands with a nonzero basis, in the basis's order (summands of ``rep_out`` outer, of
+    ``rep_in`` inner). ``equivariant_basis(rep_in, rep_out)[b.maps][:, b.rows, b.cols]`` is
+    ``block_basis(b.rep_in, b.rep_out)`` and the maps are zero elsewhere.
+
+    Args:
+        rep_in, rep_out: representations of one group.
+
+    Returns:
+        the list of blocks; their ``maps`` ranges tile ``range(basis_size(rep_in, rep_out))``.
+    """
+    _check_reps(rep_in, rep_out)
+    blocks, k, row = [], 0, 0
+    for i_out, ro in enumerate(rep_out.components()):
+        col = 0
+        for i_in, ri in enumerate(rep_in.components()):
+            n = block_basis(ri, ro).shape[0]
+            if n:
+                blocks.append(BasisBlock(range(k, k + n), slice(row, row + ro.dim), slice(col, col + ri.dim), ro, ri,
+                                         i_out, i_in))
+                k += n
+            col += ri.dim
+        row += ro.dim
+    return blocks
 
 
 def basis_size(rep_in: Rep, rep_out: Rep) -> int:
