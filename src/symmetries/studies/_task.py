@@ -196,6 +196,13 @@ class Task:
         return f"{self.name}: {self.description}"
 
 
+def epoch_steps(n_train: int, batch_size: int, epochs: int, min_steps: int, max_steps: int) -> int:
+    """A training budget of ``epochs`` passes over ``n_train`` samples in batches of
+    ``batch_size``, kept between ``min_steps`` and ``max_steps`` optimizer steps."""
+    per_epoch = max(1, -(-n_train // batch_size))
+    return int(min(max_steps, max(min_steps, epochs * per_epoch)))
+
+
 def point_cloud_positions(action):
     """``(key, d, special)`` when ``action`` moves a point cloud whose positions are the entry
     ``key`` of the input (``None``: the input itself), else ``None``."""

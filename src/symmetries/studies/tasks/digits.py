@@ -22,7 +22,7 @@ from symmetries.groups import SO2, Cyclic, Dihedral
 from symmetries.nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GroupConv2d, PointwiseNonlinearity2d,
                           R2Conv)
 from symmetries.studies._registry import register_task
-from symmetries.studies._task import Task
+from symmetries.studies._task import Task, epoch_steps
 
 GROUPS = {"p4": (Cyclic(4), "grid"), "d4": (Dihedral(4), "grid"), "c8": (Cyclic(8), "harmonic"),
           "c16": (Cyclic(16), "harmonic"), "d8": (Dihedral(8), "harmonic")}
@@ -105,8 +105,7 @@ class Digits(Task):
         return invariant(SO2())
 
     def train_steps(self, n_train: int) -> int:
-        per_epoch = max(1, -(-n_train // self.batch_size))
-        return int(min(self.max_steps, max(self.min_steps, self.epochs * per_epoch)))
+        return epoch_steps(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
 
     def make_data(self, n_train, seed):
         split = rotated_digits(n_train, self.test_size, self.image_size, self.train_rotation, self.test_rotation,

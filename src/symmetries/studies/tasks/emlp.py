@@ -14,7 +14,7 @@ from symmetries.nn import EMLP, mlp
 from symmetries.reps import standard, trivial
 from symmetries.studies._registry import register_task
 from symmetries.studies._scaling import Standardized
-from symmetries.studies._task import Task
+from symmetries.studies._task import Task, epoch_steps
 
 
 @dataclass
@@ -36,8 +36,7 @@ class _EMLPTask(Task):
     min_steps: int = 600
 
     def train_steps(self, n_train: int) -> int:
-        per_epoch = max(1, -(-n_train // self.batch_size))
-        return int(min(self.max_steps, max(self.min_steps, self.epochs * per_epoch)))
+        return epoch_steps(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
 
     def make_data(self, n_train, seed):
         x, y = type(self).generator(n_train, seed=2 * seed + 1)
