@@ -9,7 +9,10 @@ from symmetries.groups import Group
 
 
 class Action:
-    r"""How a group acts on one kind of data: ``act(g, x)``.
+    r"""How a group acts on one kind of data: ``act(g, x)``, with
+
+    .. math::
+        \mathrm{act}(gh, x) = \mathrm{act}(g, \mathrm{act}(h, x)).
 
     ``g`` is a batch of group elements of size 1 (the same element acts on all of ``x``) or
     of size ``B`` where ``B`` is the batch size of ``x`` (one element per sample; this is
@@ -18,11 +21,17 @@ class Action:
     Implementations: a :class:`~symmetries.reps.Rep` acts on feature vectors ``(..., dim)``;
     this package adds images, point clouds, graphs and lattice gauge fields. The checker,
     augmentation, symmetrization and audit take any object with ``group`` and ``act``.
+
+    Shapes:
+        - **g:** a batch of 1 or ``B`` elements of ``group``
+        - **x:** a tensor ``(B, ...)`` or a structure (tuple, list, dict) of tensors
+        - **output:** the structure and shapes of ``x``
     """
 
     group: Group
 
     def act(self, g, x):
+        """``g`` applied to ``x``: one element for all of ``x``, or one per sample."""
         raise NotImplementedError
 
     def __call__(self, g, x):
@@ -68,7 +77,12 @@ def flat_distance(a, b):
 
 
 class TrivialAction(Action):
-    """The group leaves the data unchanged: the output side of an invariance check."""
+    """The group leaves the data unchanged, :math:`g \\cdot x = x`: the output side of an
+    invariance check.
+
+    Args:
+        group: the group (default: ``None``, any group).
+    """
 
     def __init__(self, group: Group | None = None):
         self.group = group
@@ -81,7 +95,14 @@ class TrivialAction(Action):
 
 
 def invariant(group: Group | None = None) -> TrivialAction:
-    """The trivial action (``act(g, x) = x``), for invariant outputs."""
+    """The trivial action (``act(g, x) = x``), for invariant outputs.
+
+    Args:
+        group: the group (default: ``None``, any group).
+
+    Returns:
+        A :class:`TrivialAction`.
+    """
     return TrivialAction(group)
 
 
@@ -90,6 +111,13 @@ class VectorAction(Action):
 
     A :class:`~symmetries.reps.Rep` already is such an action; this wrapper exists for code
     that wants an :class:`Action` instance.
+
+    Args:
+        rep: the rep :math:`\rho` (anything with ``group`` and ``act``).
+
+    Shapes:
+        - **x:** ``(..., dim)``, with ``B`` leading when ``g`` holds ``B`` elements
+        - **output:** ``(..., dim)``
     """
 
     def __init__(self, rep):
@@ -103,7 +131,15 @@ class VectorAction(Action):
 
 
 def as_action(obj) -> Action:
-    """Accept an :class:`Action` or anything with ``group`` and ``act`` (a Rep)."""
+    """Accept an :class:`Action` or anything with ``group`` and ``act`` (a Rep).
+
+    Args:
+        obj: the action or rep.
+
+    Returns:
+        ``obj`` itself when it is an :class:`Action`, else a :class:`VectorAction` of it;
+        ``TypeError`` for anything else.
+    """
     if isinstance(obj, Action):
         return obj
     if hasattr(obj, "act") and hasattr(obj, "group"):

@@ -17,13 +17,24 @@ _GRAPH_KINDS = ("node", "edge_index", "batch", "edge", "graph")
 
 
 class SetPermutation(Action):
-    r""":math:`S_n` acting on dense batches of sets and set tensors.
+    r""":math:`S_n` acting on dense batches of sets and set tensors,
 
-    ``layout``: one entry or a tuple / list / dict of entries matching the input. An int
-    ``k`` marks a tensor ``[B, n, ..., n, ...]`` whose axes ``1..k`` index elements (``1`` for
-    sets ``[B, n, C]`` and masks ``[B, n]``, ``2`` for pair / edge tensors ``[B, n, n, C]``);
-    ``0`` or ``None`` leaves an entry unchanged. A batch of one element permutes every sample
-    alike; ``B`` elements act one per sample.
+    .. math::
+        x'_{p[i_1] \dots p[i_k]} = x_{i_1 \dots i_k}.
+
+    A batch of one element permutes every sample alike; ``B`` elements act one per sample.
+
+    Args:
+        n: the set size.
+        layout: one entry or a tuple / list / dict of entries matching the input. An int
+            ``k`` marks a tensor ``[B, n, ..., n, ...]`` whose axes ``1..k`` index elements
+            (``1`` for sets ``[B, n, C]`` and masks ``[B, n]``, ``2`` for pair / edge
+            tensors ``[B, n, n, C]``); ``0`` or ``None`` leaves an entry unchanged
+            (default: ``1``, one set tensor).
+
+    Shapes:
+        - **x:** per entry ``k``: ``[B, (n,) * k, ...]``
+        - **output:** the shapes of ``x``
     """
 
     def __init__(self, n: int, layout=1):
@@ -62,20 +73,30 @@ class SetPermutation(Action):
 
 
 class GraphPermutation(Action):
-    r""":math:`S_n` relabelling the nodes of a graph in PyTorch Geometric's layout.
+    r""":math:`S_n` relabelling the nodes of a graph in PyTorch Geometric's layout,
 
-    ``layout`` (one entry or a tuple / list / dict matching the input) marks each entry:
-
-    - ``"node"``: a node-level tensor ``[N, ...]``, rows moved: :math:`x' = x[p^{-1}]`;
-    - ``"batch"``: the batch vector ``[N]``, moved like node features;
-    - ``"edge_index"``: ``[2, E]``, relabelled :math:`e' = p[e]` (edge order kept, so
-      ``"edge"`` features ``[E, ...]`` stay as they are);
-    - ``"edge"``, ``"graph"`` or ``None``: unchanged.
+    .. math::
+        x' = x[p^{-1}], \qquad e' = p[e].
 
     One element of :math:`S_N` relabels all ``N`` nodes of the input (a batch of graphs is
     one disconnected graph; its batch vector moves along). ``B`` elements of :math:`S_n`
     act one per graph on a batch of ``B`` graphs of ``n`` nodes each stored in order
     (``batch = [0]*n + [1]*n + ...``), which needs a ``"batch"`` entry.
+
+    Args:
+        n: the number of nodes permuted (all ``N`` nodes, or the nodes of each graph).
+        layout: one entry or a tuple / list / dict matching the input, marking each entry
+            (default: ``("node", "edge_index")``):
+
+            - ``"node"``: a node-level tensor ``[N, ...]``, rows moved: :math:`x' = x[p^{-1}]`;
+            - ``"batch"``: the batch vector ``[N]``, moved like node features;
+            - ``"edge_index"``: ``[2, E]`` long, relabelled :math:`e' = p[e]` (edge order
+              kept, so ``"edge"`` features ``[E, ...]`` stay as they are);
+            - ``"edge"``, ``"graph"`` or ``None``: unchanged.
+
+    Shapes:
+        - **x:** node entries ``[N, ...]``, edge_index ``[2, E]``, batch ``[N]``
+        - **output:** the shapes of ``x``
     """
 
     def __init__(self, n: int, layout=("node", "edge_index")):

@@ -28,15 +28,28 @@ EXACT_ATOL = 1e-9
 
 
 def is_planar_group(group) -> bool:
-    """``True`` for the point groups of the plane: ``Cyclic``, ``Dihedral``, ``SO2``, ``O2``."""
+    """``True`` for the point groups of the plane: ``Cyclic``, ``Dihedral``, ``SO2``, ``O2``
+    (``SO(2)``, ``O(2)``).
+
+    Args:
+        group: any object.
+
+    Returns:
+        ``bool``.
+    """
     return isinstance(group, (Cyclic, Dihedral)) or (isinstance(group, O) and group.n == 2)
 
 
 def planar_angle(group: Group, g) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Write each element of a planar group as :math:`r_\theta f^s`.
 
-    Returns ``theta`` (float64, ``(n,)``, radians) and ``s`` (long, ``(n,)``, 1 for a
-    reflection across the x axis applied first). ``g`` must be a batch of ``group``.
+    Args:
+        group: ``Cyclic``, ``Dihedral``, ``SO2`` or ``O2`` (else ``TypeError``).
+        g: a batch of ``n`` elements of ``group``.
+
+    Returns:
+        ``(theta, s)``: ``theta`` float64 ``(n,)``, radians, and ``s`` long ``(n,)``, 1 for
+        a reflection across the x axis applied first.
     """
     if isinstance(group, Cyclic):
         return group.angle(g), torch.zeros_like(g)
@@ -110,17 +123,28 @@ def transform_grid(x: torch.Tensor, theta: torch.Tensor, s: torch.Tensor, mode: 
 
 
 class ImageAction(Action):
-    r"""A planar point group acting on feature maps ``(B, C, H, W)``:
-    :math:`(g \cdot f)(x) = \rho(g) f(g^{-1} x)`.
+    r"""A planar point group acting on feature maps,
 
-    ``rep``: how the ``C`` channels transform (a :class:`~symmetries.reps.Rep` of ``group``
-    with ``dim == C``); ``None`` means every channel is a scalar (``rho = 1``, any ``C``).
-    ``mode``: interpolation for angles that are not multiples of 90 degrees.
-    ``disk``: compare outputs only inside the inscribed disk (``distance``), where a
-    rotation by an arbitrary angle keeps the image content.
+    .. math::
+        (g \cdot f)(x) = \rho(g) f(g^{-1} x).
 
     ``g`` holds one element (applied to every image) or ``B`` (one per image, for
-    augmentation).
+    augmentation). Quarter turns and flips are exact pixel permutations; other angles are
+    interpolated, zeros outside.
+
+    Args:
+        group: ``Cyclic``, ``Dihedral``, ``SO2`` or ``O2``.
+        rep: how the ``C`` channels transform (a :class:`~symmetries.reps.Rep` of ``group``
+            with ``dim == C``); ``None`` (default) means every channel is a scalar
+            (``rho = 1``, any ``C``).
+        mode: interpolation for angles that are not multiples of 90 degrees:
+            ``"bilinear"`` (default), ``"nearest"`` or ``"bicubic"``.
+        disk: compare outputs only inside the inscribed disk (``distance``), where a
+            rotation by an arbitrary angle keeps the image content (default: ``False``).
+
+    Shapes:
+        - **x:** ``(B, C, H, W)`` (``H == W`` for odd quarter turns)
+        - **output:** ``(B, C, H, W)``
     """
 
     def __init__(self, group: Group, rep=None, mode: str = "bilinear", disk: bool = False):
@@ -173,8 +197,17 @@ class ImageAction(Action):
 
 
 def disk_mask(height: int, width: int, radius: float | None = None, device=None) -> torch.Tensor:
-    """``(H, W)`` 0/1 mask of the pixels within ``radius`` of the centre (default: the
-    inscribed disk, radius ``(min(H, W) - 1) / 2``)."""
+    """0/1 mask of the pixels within ``radius`` of the image centre.
+
+    Args:
+        height: ``H``.
+        width: ``W``.
+        radius: in pixels (default: the inscribed disk, radius ``(min(H, W) - 1) / 2``).
+        device: where to build it (default: the CPU).
+
+    Returns:
+        ``(H, W)`` float32.
+    """
     if radius is None:
         radius = (min(height, width) - 1) / 2
     y = torch.arange(height, device=device, dtype=torch.float64) - (height - 1) / 2
@@ -183,14 +216,37 @@ def disk_mask(height: int, width: int, radius: float | None = None, device=None)
 
 
 def rotate_image(group: Group, rep=None, mode: str = "bilinear", disk: bool = False) -> ImageAction:
-    """The action of a planar group on images: see :class:`ImageAction`."""
+    """The action of a planar group on images, :math:`(g \\cdot f)(x) = \\rho(g) f(g^{-1} x)`.
+
+    Args:
+        group, rep, mode, disk: as :class:`ImageAction`.
+
+    Returns:
+        ``ImageAction(group, rep, mode, disk)``.
+    """
     return ImageAction(group, rep, mode, disk)
 
 
 def rotate_images(x: torch.Tensor, degrees, flip=None, mode: str = "bilinear") -> torch.Tensor:
-    r"""Rotate images ``(B, C, H, W)`` counter-clockwise by ``degrees`` (a number or one per
-    image), after flipping top to bottom where ``flip`` is true. Multiples of 90 degrees are
-    exact pixel permutations; other angles are interpolated (zeros outside)."""
+    r"""Rotate images counter-clockwise, after flipping top to bottom where asked:
+    :math:`x'(p) = x(g^{-1} p)` with :math:`g = r_\theta f^s`.
+
+    Multiples of 90 degrees are exact pixel permutations; other angles are interpolated
+    (zeros outside).
+
+    Args:
+        x: the images.
+        degrees: the angle, a number or one per image.
+        flip: flip top to bottom first, a bool or one per image (default: ``None``, no flip).
+        mode: ``grid_sample`` interpolation for other angles (default: ``"bilinear"``).
+
+    Returns:
+        The moved images.
+
+    Shapes:
+        - **input:** x ``(B, C, H, W)``, degrees and flip ``()``, ``(1,)`` or ``(B,)``
+        - **output:** ``(B, C, H, W)``
+    """
     deg = torch.as_tensor(degrees, dtype=torch.float64).reshape(-1)
     s = torch.zeros_like(deg, dtype=torch.long) if flip is None else torch.as_tensor(flip).long().reshape(-1)
     if deg.numel() not in (1, x.shape[0]) or s.numel() not in (1, x.shape[0]):

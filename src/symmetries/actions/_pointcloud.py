@@ -13,22 +13,33 @@ _KINDS = ("position", "vector", "pseudovector", "scalar", "batch")
 
 
 class PointCloudAction(Action):
-    r"""How :math:`O(n)`, :math:`SO(n)` or :math:`E(n)` moves a point cloud and its features.
+    r"""How :math:`O(n)`, :math:`SO(n)` or :math:`E(n)` moves a point cloud and its features,
 
-    ``layout`` describes the input: one entry, or a tuple / list / dict of entries matching
-    the input's structure. Entries:
-
-    - ``"position"``: :math:`x \mapsto Q x + t` on the last axis (``n`` coordinates);
-    - ``"vector"``: :math:`v \mapsto Q v` (velocities, forces); ``"pseudovector"``:
-      :math:`v \mapsto \det(Q)\, Q v`;
-    - a :class:`~symmetries.reps.Rep` of :math:`O(n)` / :math:`SO(n)`: :math:`f \mapsto
-      \rho(Q) f` on the last axis;
-    - ``"scalar"`` or ``None``: unchanged (charges, edge_index, invariant features);
-    - ``"batch"``: a PyG batch vector ``[N]`` (unchanged); with it, a batch of ``B``
-      elements acts per graph: node ``k`` is moved by element ``batch[k]``.
+    .. math::
+        x \mapsto Q x + t, \qquad f \mapsto \rho(Q) f.
 
     Dense clouds ``[B, M, n]``: one element acts on everything, or ``B`` elements act one
     per sample. Flat clouds ``[N, n]`` with a ``"batch"`` entry: one element, or one per graph.
+
+    Args:
+        group: ``Euclidean(n)``, or a compact matrix group (``O(n)``, ``SO(n)``: no
+            translation).
+        layout: describes the input: one entry, or a tuple / list / dict of entries matching
+            the input's structure (default: ``"position"``). Entries:
+
+            - ``"position"``: :math:`x \mapsto Q x + t` on the last axis (``n`` coordinates);
+            - ``"vector"``: :math:`v \mapsto Q v` (velocities, forces); ``"pseudovector"``:
+              :math:`v \mapsto \det(Q)\, Q v`;
+            - a :class:`~symmetries.reps.Rep` of :math:`O(n)` / :math:`SO(n)`: :math:`f \mapsto
+              \rho(Q) f` on the last axis;
+            - ``"scalar"`` or ``None``: unchanged (charges, edge_index, invariant features);
+            - ``"batch"``: a PyG batch vector ``[N]`` (unchanged); with it, a batch of ``B``
+              elements acts per graph: node ``k`` is moved by element ``batch[k]``.
+
+    Shapes:
+        - **x:** per entry ``[B, ..., n]`` / ``[N, ..., n]`` (``rep.dim`` for a Rep entry),
+          batch ``[N]``
+        - **output:** the shapes of ``x``
     """
 
     def __init__(self, group, layout="position"):

@@ -17,13 +17,24 @@ from symmetries.groups._orthogonal import O, O2, O3, SO, SO2, SO3, haar_orthogon
 
 
 class Euclidean(MatrixGroup):
-    r"""The Euclidean group :math:`E(n)` (``special=False``) or :math:`SE(n)` (``True``):
-    elements ``(b, n+1, n+1)`` float64 homogeneous matrices :math:`[[Q, t], [0, 1]]`.
+    r"""The Euclidean group :math:`E(n)` or its rotation subgroup :math:`SE(n)`, as
+    homogeneous matrices
+
+    .. math::
+        g = \begin{pmatrix} Q & t \\ 0 & 1 \end{pmatrix}, \qquad g \cdot x = Q x + t.
 
     ``sample`` draws Haar-random :math:`Q` and Gaussian translations :math:`t \sim
     N(0, \mathrm{scale}^2 I)` (there is no uniform distribution on :math:`\mathbb{R}^n`).
     :meth:`linear` and :meth:`translation` split elements; :meth:`from_parts` joins them;
     ``linear_group`` is :math:`O(n)` or :math:`SO(n)`, the group of the feature reps.
+
+    Args:
+        n: the dimension of the space, :math:`n \ge 1`.
+        special: :math:`SE(n)`, :math:`\det Q = 1` (default: ``False``, :math:`E(n)`).
+        scale: the standard deviation of the sampled translations (default: 1).
+
+    Shapes:
+        - **elements:** ``(b, n+1, n+1)`` float64
     """
 
     def __init__(self, n: int, special: bool = False, scale: float = 1.0):

@@ -29,7 +29,17 @@ def _check_long(group: Group, g, shape: tuple, high: int) -> None:
 
 class Cyclic(Group):
     r"""The cyclic group :math:`C_n = \{r^k\}`: element ``k`` (shape ``()``) is the rotation
-    by :math:`2\pi k / n`."""
+    by :math:`2\pi k / n`.
+
+    .. math::
+        r^{k_1} r^{k_2} = r^{(k_1 + k_2) \bmod n}
+
+    Args:
+        n: the order, :math:`n \ge 1`.
+
+    Shapes:
+        - **elements:** ``(b,)`` long, entries in ``[0, n)``
+    """
 
     def __init__(self, n: int):
         if int(n) < 1:
@@ -75,8 +85,17 @@ class Dihedral(Group):
     r"""The dihedral group :math:`D_n` of order :math:`2n`, acting on the plane.
 
     Element ``(k, s)`` is :math:`r^k f^s`: the reflection :math:`f` across the x axis
-    (``s = 1``) followed by the rotation :math:`r^k` by :math:`2\pi k/n`. Shape ``(2,)``.
-    Product: :math:`(k_1, s_1)(k_2, s_2) = (k_1 + (-1)^{s_1} k_2,\ s_1 \oplus s_2)`.
+    (``s = 1``) followed by the rotation :math:`r^k` by :math:`2\pi k/n`. Product:
+
+    .. math::
+        (k_1, s_1)(k_2, s_2) = (k_1 + (-1)^{s_1} k_2,\ s_1 \oplus s_2)
+
+    Args:
+        n: the number of rotations, :math:`n \ge 1`.
+
+    Shapes:
+        - **elements:** ``(b, 2)`` long, rows ``(k, s)`` with :math:`0 \le k < n`,
+          :math:`s \in \{0, 1\}`
     """
 
     def __init__(self, n: int):
@@ -126,8 +145,15 @@ class Dihedral(Group):
 
 
 class Symmetric(Group):
-    r"""The symmetric group :math:`S_n`. An element is a permutation ``p`` (shape ``(n,)``)
-    sending index ``i`` to ``p[i]``; ``compose(a, b)[i] = a[b[i]]``."""
+    r"""The symmetric group :math:`S_n`. An element is a permutation ``p`` sending index
+    ``i`` to ``p[i]``; ``compose(a, b)[i] = a[b[i]]``.
+
+    Args:
+        n: the number of points permuted, :math:`n \ge 1`.
+
+    Shapes:
+        - **elements:** ``(b, n)`` long, each row a permutation of ``0..n-1``
+    """
 
     def __init__(self, n: int):
         if int(n) < 1:

@@ -17,6 +17,11 @@ class Group:
     The basis solver needs only the generators: ``discrete_generators`` (a batch of
     elements, possibly empty) and ``lie_generators`` (``(m, d, d)`` matrices spanning the
     Lie algebra in the defining representation; empty for finite groups).
+
+    Shapes:
+        - **elements:** ``(n, *element_shape)``, or a pair of such batches for a
+          :class:`DirectProduct`
+        - **lie_generators:** ``(m, d, d)`` float64
     """
 
     #: number of elements, or ``None`` for an infinite group
@@ -126,6 +131,15 @@ def _tile_identity(group: Group, g):
 
 
 def check_same_group(expected: Group, actual: Group, what: str = "rep") -> None:
-    """Raise a clear error when two objects belong to different groups."""
+    """Raise a clear error when two objects belong to different groups.
+
+    Args:
+        expected: the group the object should belong to.
+        actual: the group it belongs to.
+        what: what the object is, for the message (default: ``"rep"``).
+
+    Raises:
+        ValueError: when ``expected != actual``.
+    """
     if expected != actual:
         raise ValueError(f"{what} belongs to {actual!r}, expected a {what} of {expected!r}")

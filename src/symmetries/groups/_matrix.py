@@ -16,10 +16,25 @@ class MatrixGroup(Group):
     equivariant-basis solver needs, so any matrix group (the Lorentz group, Sp(n), ...) is
     supported this way.
 
-    ``sample`` draws :math:`g = \exp(\sum_i c_i A_i)\, h_1 \cdots h_j` with
-    :math:`c_i \sim N(0, \sigma^2)` (``scale`` :math:`=\sigma`) and a random word of
-    ``0..3`` discrete generators: not Haar (a non-compact group has none), but it reaches
-    every connected component the generators reach.
+    ``sample`` draws
+
+    .. math::
+        g = \exp\Big(\sum_i c_i A_i\Big)\, h_1 \cdots h_j, \qquad c_i \sim N(0, \sigma^2),
+
+    with :math:`h_1 \cdots h_j` a random word of ``0..3`` discrete generators: not Haar (a
+    non-compact group has none), but it reaches every connected component the generators
+    reach.
+
+    Args:
+        lie_generators: ``(m, d, d)`` (or one ``(d, d)``) basis :math:`A_i` of the Lie
+            algebra, or ``None`` for none.
+        discrete_generators: ``(k, d, d)`` (or one ``(d, d)``) matrices :math:`h`, or ``None``
+            for none.
+        dim: the size ``d``, needed when there are no generators (else it must agree).
+        scale: :math:`\sigma` of the Lie-algebra coefficients in ``sample`` (default: 1).
+
+    Shapes:
+        - **elements:** ``(b, d, d)`` float64
     """
 
     compact = False

@@ -9,10 +9,16 @@ from symmetries.groups._matrix import MatrixGroup
 
 
 def so_generators(n: int) -> torch.Tensor:
-    r"""Basis :math:`E_{ji} - E_{ij}` (:math:`i < j`) of :math:`\mathfrak{so}(n)`, ``(n(n-1)/2, n, n)``.
+    r"""Basis :math:`E_{ji} - E_{ij}` (:math:`i < j`) of :math:`\mathfrak{so}(n)`.
 
     For ``n = 3`` the order is :math:`(L_x, L_y, L_z)`, the generators of rotations about
     x, y and z: :math:`\exp(\theta L_z)` rotates the xy plane by :math:`\theta`.
+
+    Args:
+        n: the dimension.
+
+    Returns:
+        ``(n(n-1)/2, n, n)`` float64 antisymmetric matrices.
     """
     if n == 3:
         L = torch.zeros(3, 3, 3, dtype=torch.float64)
@@ -27,7 +33,19 @@ def so_generators(n: int) -> torch.Tensor:
 
 
 def haar_orthogonal(num: int, n: int, generator=None, special: bool = False) -> torch.Tensor:
-    """Haar-random orthogonal matrices ``(num, n, n)`` (QR of a Gaussian with sign fix)."""
+    r"""Haar-random orthogonal matrices: the QR decomposition :math:`Z = QR` of a Gaussian
+    matrix, with :math:`Q` rescaled by the signs of :math:`\mathrm{diag}(R)`.
+
+    Args:
+        num: how many matrices.
+        n: their size.
+        generator: a ``torch.Generator`` for reproducible draws (default: the global one).
+        special: draw from :math:`SO(n)` instead: the first column of every matrix with
+            :math:`\det Q = -1` is negated.
+
+    Returns:
+        ``(num, n, n)`` float64.
+    """
     z = torch.randn(num, n, n, generator=generator, dtype=torch.float64)
     q, r = torch.linalg.qr(z)
     q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[:, None, :]
@@ -42,6 +60,12 @@ class O(MatrixGroup):
 
     The discrete generator is :math:`-I` for odd ``n`` (parity, e3nn's convention) and the
     reflection :math:`\mathrm{diag}(-1, 1, \dots)` for even ``n``.
+
+    Args:
+        n: the dimension, :math:`n \ge 1`.
+
+    Shapes:
+        - **elements:** ``(b, n, n)`` float64
     """
 
     compact = True
@@ -76,7 +100,14 @@ class O(MatrixGroup):
 
 
 class SO(O):
-    r"""The special orthogonal group :math:`SO(n)`: rotations, :math:`\det Q = 1`."""
+    r"""The special orthogonal group :math:`SO(n)`: rotations, :math:`\det Q = 1`.
+
+    Args:
+        n: the dimension, :math:`n \ge 1`.
+
+    Shapes:
+        - **elements:** ``(b, n, n)`` float64
+    """
 
     special = True
 
@@ -148,8 +179,17 @@ class Lorentz(_PreservesMinkowski, MatrixGroup):
     r"""The proper orthochronous Lorentz group :math:`SO^+(1,3)` preserving
     :math:`\eta = \mathrm{diag}(1,-1,-1,-1)`.
 
+    .. math::
+        \Lambda^T \eta \Lambda = \eta, \qquad \det \Lambda = 1, \qquad \Lambda_{00} \ge 1
+
     Non-compact: ``sample`` draws :math:`\exp(\sum_i c_i A_i)` with :math:`c_i \sim N(0,
-    \sigma^2)` over the three rotation and three boost generators, ``scale`` :math:`=\sigma`.
+    \sigma^2)` over the three rotation and three boost generators.
+
+    Args:
+        scale: :math:`\sigma` (default: 0.5).
+
+    Shapes:
+        - **elements:** ``(b, 4, 4)`` float64, time first
     """
 
     def __init__(self, scale: float = 0.5):
@@ -164,7 +204,15 @@ class Lorentz(_PreservesMinkowski, MatrixGroup):
 
 class O13(_PreservesMinkowski, MatrixGroup):
     r"""The full Lorentz group :math:`O(1,3)`: :math:`SO^+(1,3)` with parity
-    :math:`P = \mathrm{diag}(1,-1,-1,-1)` and time reversal :math:`T = \mathrm{diag}(-1,1,1,1)`."""
+    :math:`P = \mathrm{diag}(1,-1,-1,-1)` and time reversal :math:`T = \mathrm{diag}(-1,1,1,1)`.
+
+    Args:
+        scale: :math:`\sigma` of the Lie-algebra coefficients in ``sample``, as
+            :class:`Lorentz` (default: 0.5); a random word of ``P`` and ``T`` follows.
+
+    Shapes:
+        - **elements:** ``(b, 4, 4)`` float64, time first
+    """
 
     def __init__(self, scale: float = 0.5):
         P = MINKOWSKI.clone()

@@ -10,9 +10,19 @@ from symmetries.groups._group import Group
 class DirectProduct(Group):
     r"""The direct product :math:`G \times H`; an element batch is a pair ``(a, b)``.
 
-    ``compose((a, b), (c, d)) = (ac, bd)``. Generators are those of each factor paired with
-    the identity of the other; Lie generators of a product of matrix groups are block
-    diagonal, :math:`A \oplus 0` and :math:`0 \oplus B`.
+    .. math::
+        (a, b)(c, d) = (ac, bd)
+
+    Generators are those of each factor paired with the identity of the other; Lie
+    generators of a product of matrix groups are block diagonal, :math:`A \oplus 0` and
+    :math:`0 \oplus B`. ``G * H`` builds the same group.
+
+    Args:
+        G: the first factor.
+        H: the second factor.
+
+    Shapes:
+        - **elements:** a pair ``(a, b)`` of batches of ``G`` and of ``H``, of one size ``b``
     """
 
     def __init__(self, G: Group, H: Group):

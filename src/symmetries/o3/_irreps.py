@@ -18,9 +18,18 @@ _MUL_IRREP = re.compile(r"^(?:(\d+)\s*x\s*)?(\d+[eoy])$")
 
 
 class Irrep(tuple):
-    r"""An O(3) irrep ``(l, p)``: ``Irrep("1o")``, ``Irrep(1, -1)`` or ``Irrep((1, -1))``.
+    r"""An O(3) irrep ``(l, p)``: ``Irrep("1o")``, ``Irrep(1, -1)`` or ``Irrep((1, -1))``,
+    of dimension :math:`2l + 1`, acting by
+
+    .. math::
+        \rho(R) = p^{(1 - \det R)/2} D^l(R \det R).
 
     ``"1y"`` means :math:`(1, (-1)^1)`, the parity of the spherical harmonic of degree l.
+
+    Args:
+        l: the degree, an int >= 0; or a string ``"<l><p>"`` (``p`` one of ``e``, ``o``,
+            ``y``), a pair ``(l, p)``, or an ``Irrep`` (returned as it is).
+        p: the parity, +1 or -1, when ``l`` is an int.
     """
 
     def __new__(cls, l, p=None):
@@ -46,14 +55,17 @@ class Irrep(tuple):
 
     @property
     def l(self) -> int:  # noqa: E743
+        """The degree."""
         return self[0]
 
     @property
     def p(self) -> int:
+        """The parity, +1 (even) or -1 (odd)."""
         return self[1]
 
     @property
     def dim(self) -> int:
+        """The dimension, :math:`2l + 1`."""
         return 2 * self[0] + 1
 
     def is_scalar(self) -> bool:
@@ -91,7 +103,13 @@ class Irrep(tuple):
 
 
 class MulIrrep(NamedTuple):
-    """``mul`` copies of the irrep ``ir``; unpacks as ``mul, (l, p)``."""
+    """``mul`` copies of the irrep ``ir``, of dimension ``mul * ir.dim``; unpacks as
+    ``mul, (l, p)``.
+
+    Args:
+        mul: the multiplicity.
+        ir: the irrep.
+    """
 
     mul: int
     ir: Irrep
@@ -107,9 +125,17 @@ class MulIrrep(NamedTuple):
 class Irreps(tuple):
     r"""A direct sum of O(3) irreps with multiplicities, e.g. ``Irreps("16x0e + 8x1o + 4x2e")``.
 
-    Also accepts an ``Irrep``, another ``Irreps``, or a list of ``(mul, ir)`` / ``ir`` items.
     Iterating gives ``(mul, (l, p))`` pairs. ``+`` concatenates, ``k * irreps`` repeats the
     list, ``irreps.rep`` is the :class:`symmetries.reps.Rep` of :class:`symmetries.groups.O3`.
+    Coordinates are laid out multiplicity-major, block after block:
+
+    .. math::
+        \rho(R) = \bigoplus_i m_i\, \rho_{l_i p_i}(R).
+
+    Args:
+        irreps: a string ``"<mul>x<l><p> + ..."`` (``mul`` defaults to 1), an ``Irrep``,
+            another ``Irreps``, or a list of ``(mul, ir)`` / ``ir`` / string items
+            (default: ``None``, the empty sum).
     """
 
     def __new__(cls, irreps=None):
@@ -157,18 +183,22 @@ class Irreps(tuple):
     # ----------------------------------------------------------------- sizes
     @property
     def dim(self) -> int:
+        """The total dimension, :math:`\\sum_i m_i (2 l_i + 1)`."""
         return sum(mi.dim for mi in self)
 
     @property
     def num_irreps(self) -> int:
+        """The number of irreps counted with multiplicity, :math:`\\sum_i m_i`."""
         return sum(mi.mul for mi in self)
 
     @property
     def ls(self) -> list[int]:
+        """The degree of every copy, in order."""
         return [ir.l for mul, ir in self for _ in range(mul)]
 
     @property
     def lmax(self) -> int:
+        """The largest degree (``ValueError`` for the empty sum)."""
         if not self:
             raise ValueError("lmax of empty Irreps")
         return max(ir.l for _, ir in self)

@@ -12,7 +12,13 @@ class IrrepsRep(SumRep):
     r"""``SumRep`` of ``irrep(O3(), l, p)`` in the order of an :class:`Irreps`.
 
     Equal to the plain ``SumRep`` of the same summands; evaluating it computes each distinct
-    Wigner matrix once instead of once per copy.
+    Wigner matrix once instead of once per copy. Usually reached as ``irreps.rep``.
+
+    Args:
+        irreps: the :class:`Irreps`.
+
+    Shapes:
+        - **rep(g):** ``(n, 3, 3)`` orthogonal matrices -> ``(n, irreps.dim, irreps.dim)``
     """
 
     def __init__(self, irreps):

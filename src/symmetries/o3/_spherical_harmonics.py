@@ -55,14 +55,28 @@ def _parse_ls(ls) -> list[int]:
 
 
 def spherical_harmonics(ls, vectors: torch.Tensor, normalize: bool, normalization: str = "integral") -> torch.Tensor:
-    r"""Spherical harmonics :math:`Y^l(x)` of the vectors ``(..., 3)``, for each l in ``ls``.
+    r"""Spherical harmonics :math:`Y^l(x)` of vectors, for each l in ``ls``, concatenated;
+    equivariant:
 
-    ``ls``: an int, a list of ints, or irreps like ``"0e + 1o + 2e"``. ``normalize=True``
-    evaluates on :math:`x / |x|`; otherwise :math:`Y^l` is the degree-l polynomial
-    :math:`|x|^l Y^l(\hat x)`. ``normalization``: ``component`` (:math:`|Y^l|^2 = 2l+1` on
-    the sphere), ``norm`` (:math:`|Y^l| = 1`) or ``integral``
-    (:math:`\int_{S^2} (Y^l_m)^2 = 1`, i.e. component over :math:`\sqrt{4\pi}`).
-    Returns ``(..., sum(2l+1))``; equivariant: :math:`Y(Rx) = D(R) Y(x)`.
+    .. math::
+        Y^l(Rx) = D^l(R)\, Y^l(x).
+
+    Args:
+        ls: an int, a list of ints, or irreps like ``"0e + 1o + 2e"`` (all of parity
+            :math:`(-1)^l`, or all ``e``).
+        vectors: the vectors :math:`x`, floating point.
+        normalize: evaluate on :math:`x / |x|`; otherwise :math:`Y^l` is the degree-l
+            polynomial :math:`|x|^l Y^l(\hat x)`.
+        normalization: ``"integral"`` (default, :math:`\int_{S^2} (Y^l_m)^2 = 1`, i.e.
+            component over :math:`\sqrt{4\pi}`), ``"component"`` (:math:`|Y^l|^2 = 2l+1` on
+            the sphere) or ``"norm"`` (:math:`|Y^l| = 1`).
+
+    Returns:
+        The harmonics, the degrees in the order of ``ls``.
+
+    Shapes:
+        - **input:** vectors ``(..., 3)``
+        - **output:** ``(..., sum(2l+1))``
     """
     ls = _parse_ls(ls)
     if normalization not in _NORMALIZATIONS:

@@ -25,10 +25,25 @@ __all__ = ["wigner_D", "wigner_3j", "angles_to_matrix", "matrix_to_angles"]
 
 
 def wigner_D(l: int, alpha, beta, gamma) -> torch.Tensor:
-    r"""Wigner D matrix :math:`D^l(\alpha, \beta, \gamma)`, shape ``(..., 2l+1, 2l+1)``.
+    r"""Wigner D matrix of Y-X-Y Euler angles, in e3nn's real basis,
 
-    ``alpha``, ``gamma`` rotate about y, ``beta`` about x; the rotation is
-    :math:`R_y(\alpha) R_x(\beta) R_y(\gamma)`. Angles broadcast; Python floats give float64.
+    .. math::
+        D^l(\alpha, \beta, \gamma) = e^{\alpha X_y} e^{\beta X_x} e^{\gamma X_y},
+
+    the matrix of the rotation :math:`R_y(\alpha) R_x(\beta) R_y(\gamma)` in the irrep ``l``.
+
+    Args:
+        l: the degree, an int >= 0.
+        alpha: rotation angle about y (tensor or Python float).
+        beta: rotation angle about x.
+        gamma: rotation angle about y.
+
+    Returns:
+        The matrices; Python floats give float64.
+
+    Shapes:
+        - **input:** alpha, beta, gamma ``(...)`` (they broadcast)
+        - **output:** ``(..., 2l+1, 2l+1)``
     """
     _check_l(l, "wigner_D")
     alpha, beta, gamma = (a if torch.is_tensor(a) else torch.tensor(a, dtype=torch.float64) for a in (alpha, beta, gamma))
@@ -108,11 +123,23 @@ def _wigner_3j_float64(l1: int, l2: int, l3: int) -> torch.Tensor:
 
 
 def wigner_3j(l1: int, l2: int, l3: int, dtype=torch.float64, device=None) -> torch.Tensor:
-    r"""Wigner 3j symbol :math:`C^{l_1 l_2 l_3}`, shape ``(2l_1+1, 2l_2+1, 2l_3+1)``, norm 1.
+    r"""Wigner 3j symbol :math:`C^{l_1 l_2 l_3}`, of Frobenius norm 1, invariant under every
+    rotation:
 
-    Invariant: :math:`C = C \times_1 D^{l_1}(R) \times_2 D^{l_2}(R) \times_3 D^{l_3}(R)` for every
-    rotation; nonzero only when :math:`|l_1 - l_2| \le l_3 \le l_1 + l_2`. Computed in
-    float64 from exact rational Clebsch-Gordan coefficients (accurate for large l).
+    .. math::
+        C = C \times_1 D^{l_1}(R) \times_2 D^{l_2}(R) \times_3 D^{l_3}(R).
+
+    Computed in float64 from exact rational Clebsch-Gordan coefficients (accurate for
+    large l), sign as in e3nn 0.6.
+
+    Args:
+        l1, l2, l3: the degrees, with :math:`|l_1 - l_2| \le l_3 \le l_1 + l_2` (else
+            ``ValueError``).
+        dtype: the dtype of the result (default: float64).
+        device: its device (default: the CPU).
+
+    Returns:
+        A fresh ``(2l_1+1, 2l_2+1, 2l_3+1)`` tensor.
     """
     for name, l in (("l1", l1), ("l2", l2), ("l3", l3)):
         _check_l(l, f"wigner_3j {name}")

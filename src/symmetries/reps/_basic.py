@@ -9,7 +9,11 @@ from symmetries.reps._rep import Rep, device_of, float_dtype, permutation_matric
 
 
 class TrivialRep(Rep):
-    """:math:`\\rho(g) = 1` on a one-dimensional space."""
+    """The trivial representation :math:`\\rho(g) = 1` on a one-dimensional space.
+
+    Args:
+        group: the group.
+    """
 
     is_permutation = True
 
@@ -37,9 +41,19 @@ class StandardRep(Rep):
     r"""The defining representation.
 
     Matrix groups: :math:`\rho(g) = g`. ``Cyclic(n)`` and ``Dihedral(n)``: rotations (and the
-    reflection across the x axis) of the plane. ``Symmetric(n)``: the ``n x n``
-    permutation matrices. ``DirectProduct(G, H)``: the direct sum of both factors'
-    standard reps, each factor acting on its own block.
+    reflection across the x axis) of the plane,
+
+    .. math::
+        \rho(r^k f^s) = \begin{pmatrix} \cos\theta_k & -\sin\theta_k \\
+        \sin\theta_k & \cos\theta_k \end{pmatrix}
+        \begin{pmatrix} 1 & 0 \\ 0 & (-1)^s \end{pmatrix}, \qquad \theta_k = 2\pi k/n.
+
+    ``Symmetric(n)``: the ``n x n`` permutation matrices. ``DirectProduct(G, H)``: the
+    direct sum of both factors' standard reps, each factor acting on its own block.
+
+    Args:
+        group: a matrix group, ``Cyclic``, ``Dihedral``, ``Symmetric``, or a direct product
+            of those; any other group raises ``TypeError``.
     """
 
     def __init__(self, group: Group):
@@ -112,9 +126,16 @@ def flip_matrices(s: torch.Tensor) -> torch.Tensor:
 
 
 class PermutationRep(Rep):
-    r"""A permutation representation given by ``permute(g) -> (n, d)`` indices:
-    :math:`\rho(g) e_i = e_{p[i]}`. ``name`` identifies it (two permutation reps with the
-    same group and name are equal)."""
+    r"""A permutation representation: :math:`\rho(g) e_i = e_{p[i]}`.
+
+    Args:
+        group: the group.
+        dim: the number ``d`` of points permuted.
+        permute: ``permute(g)`` maps a batch of ``n`` elements to the ``(n, d)`` long
+            permutations :math:`p`.
+        name: identifies the rep: two permutation reps with the same group, ``dim`` and
+            name are equal.
+    """
 
     is_permutation = True
 
@@ -138,8 +159,19 @@ class PermutationRep(Rep):
 
 
 def regular(group: Group) -> Rep:
-    r"""The regular representation of a finite group: :math:`\rho(g) e_h = e_{gh}` on
-    :math:`\mathbb{R}^{|G|}`, basis ordered as ``group.elements()``."""
+    r"""The regular representation of a finite group,
+
+    .. math::
+        \rho(g) e_h = e_{gh} \quad \text{on } \mathbb{R}^{|G|},
+
+    basis ordered as ``group.elements()``.
+
+    Args:
+        group: a finite group (else ``TypeError``).
+
+    Returns:
+        A :class:`PermutationRep` of dimension ``group.order``, named ``"regular"``.
+    """
     if not group.order:
         raise TypeError(f"the regular representation needs a finite group, got {group!r}")
     table = _cayley_index(group)

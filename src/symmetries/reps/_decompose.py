@@ -13,8 +13,19 @@ from symmetries.reps._rep import Rep, isclose_int
 
 @dataclass
 class Decomposition:
-    r"""``rep`` :math:`\cong \bigoplus_i m_i\, \rho_i`: ``Q rep(g) Q^T`` is block diagonal
-    with the irreps in ``irreps`` order, each repeated ``multiplicities[i]`` times."""
+    r"""The result of :func:`decompose`: ``rep`` :math:`\cong \bigoplus_i m_i\, \rho_i`,
+
+    .. math::
+        Q\, \rho(g)\, Q^T = \bigoplus_i m_i\, \rho_i(g),
+
+    block diagonal with the irreps in ``irreps`` order, each repeated
+    ``multiplicities[i]`` times.
+
+    Args:
+        irreps: the distinct irreps :math:`\rho_i` that occur.
+        multiplicities: their multiplicities :math:`m_i`.
+        Q: the orthogonal change of basis, ``(d, d)``, rows the new basis vectors.
+    """
 
     irreps: list[Rep]
     multiplicities: list[int]
@@ -34,7 +45,19 @@ class Decomposition:
 
 
 def character_multiplicity(rep: Rep, irrep: Rep) -> int:
-    r"""For a finite group, :math:`\langle \chi_\rho, \chi_\pi \rangle / \langle \chi_\pi, \chi_\pi \rangle`."""
+    r"""How often an irrep occurs in a rep of a finite group, from the characters,
+
+    .. math::
+        m = \frac{\langle \chi_\rho, \chi_\pi \rangle}{\langle \chi_\pi, \chi_\pi \rangle},
+        \qquad \langle \chi, \psi \rangle = \sum_{g \in G} \chi(g) \psi(g).
+
+    Args:
+        rep: the rep :math:`\rho`, of a finite group.
+        irrep: the irrep :math:`\pi`, of the same group.
+
+    Returns:
+        The multiplicity, an ``int`` (``ValueError`` when the ratio is not an integer).
+    """
     G = rep.group
     els = G.elements()
     a, b = rep.character(els), irrep.character(els)
@@ -47,8 +70,16 @@ def decompose(rep: Rep, max_index: int | None = None) -> Decomposition:
     For each candidate irrep :math:`\pi`, the equivariant maps :math:`\pi \to \rho` span the
     :math:`\pi`-isotypic component; one map per copy is picked greedily (by Schur's lemma
     :math:`W^T W \propto I`, so each normalized map is an isometry). Finite groups use all
-    irreps; SO(2)/O(2)/SO(3)/O(3) candidates up to ``max_index`` (by default the largest
-    degree that fits in ``rep.dim``).
+    irreps; SO(2)/O(2)/SO(3)/O(3) candidates up to ``max_index``.
+
+    Args:
+        rep: the rep to decompose.
+        max_index: the largest frequency / degree tried for the continuous groups
+            (default: ``rep.dim``, enough for every degree that fits).
+
+    Returns:
+        A :class:`Decomposition` with :math:`Q \rho(g) Q^T = \bigoplus_i m_i \rho_i(g)`;
+        ``ValueError`` when the irreps found do not cover ``rep``.
     """
     G = rep.group
     if max_index is None:

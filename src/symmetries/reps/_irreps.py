@@ -13,7 +13,15 @@ from symmetries.reps.so3 import so3_generators, wigner_D_from_matrix
 
 
 class IrreducibleRep(Rep):
-    """An irreducible representation, named by the group and an index tuple."""
+    """An irreducible representation, named by the group and an index tuple; build one with
+    :func:`irrep`.
+
+    Args:
+        group: the group.
+        index: the index tuple (see :func:`irrep`); two irreps with the same group and
+            index are equal.
+        dim: its dimension.
+    """
 
     def __init__(self, group: Group, index: tuple, dim: int):
         self.group, self.index, self.dim = group, tuple(index), dim
@@ -126,6 +134,15 @@ def irrep(group: Group, *index) -> Rep:
     ``SO3()``                 ``l >= 0``: Wigner :math:`D^l`
     ``O3()``                  ``(l, p)`` with parity ``p = +1`` (even) or ``-1`` (odd)
     ========================  ==================================================================
+
+    For O(3), :math:`\rho(R) = p^{(1-\det R)/2} D^l(R \det R)`.
+
+    Args:
+        group: one of the groups above.
+        *index: the integer index of the irrep, as in the table.
+
+    Returns:
+        An :class:`IrreducibleRep`; an index not in the table raises ``ValueError``.
     """
     kind = f"irrep({group!r}, {', '.join(map(repr, index))})"
     ints = [int(i) for i in index] if all(isinstance(i, int) for i in index) else None
@@ -150,7 +167,17 @@ def irrep(group: Group, *index) -> Rep:
 
 
 def irreps(group: Group, max_index: int) -> list[Rep]:
-    """All irreps of ``group`` (for continuous groups up to frequency / degree ``max_index``)."""
+    """All irreps of ``group``, in the order of the :func:`irrep` table.
+
+    Args:
+        group: ``Cyclic``, ``Dihedral``, ``SO2``, ``O2``, ``SO3`` or ``O3`` (others raise
+            ``NotImplementedError``).
+        max_index: for the continuous groups, the largest frequency / degree; ignored for
+            the finite ones.
+
+    Returns:
+        A list of :class:`IrreducibleRep`.
+    """
     if isinstance(group, Cyclic):
         return [irrep(group, k) for k in range(group.n // 2 + 1)]
     if isinstance(group, Dihedral):

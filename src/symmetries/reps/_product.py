@@ -9,8 +9,14 @@ from symmetries.reps._rep import Rep, kron
 
 class TensorRep(Rep):
     r"""The tensor product :math:`\rho_1 \otimes \dots \otimes \rho_k`: Kronecker products,
-    the last factor's index varying fastest. :math:`d(\rho_1 \otimes \rho_2)(A) =
-    d\rho_1(A) \otimes I + I \otimes d\rho_2(A)`."""
+    the last factor's index varying fastest,
+
+    .. math::
+        d(\rho_1 \otimes \rho_2)(A) = d\rho_1(A) \otimes I + I \otimes d\rho_2(A).
+
+    Args:
+        reps: the factors, of one group, at least one; nested products are flattened.
+    """
 
     def __init__(self, reps: list[Rep]):
         flat: list[Rep] = []
@@ -61,8 +67,15 @@ class TensorRep(Rep):
 
 
 class DualRep(Rep):
-    r"""The dual (contragredient) representation :math:`\rho^*(g) = \rho(g^{-1})^T`,
-    :math:`d\rho^*(A) = -d\rho(A)^T`."""
+    r"""The dual (contragredient) representation,
+
+    .. math::
+        \rho^*(g) = \rho(g^{-1})^T, \qquad d\rho^*(A) = -d\rho(A)^T.
+
+    Args:
+        rep: the rep :math:`\rho` (``rep.dual()`` returns ``rep`` itself when it is
+            orthogonal, without building a ``DualRep``).
+    """
 
     def __init__(self, rep: Rep):
         self.rep, self.group, self.dim = rep, rep.group, rep.dim

@@ -11,11 +11,14 @@ from symmetries.groups import check_same_group
 
 
 class Rep:
-    r"""A real linear representation :math:`\rho: G \to GL(d)`.
+    r"""A real linear representation :math:`\rho: G \to GL(d)`,
 
-    ``rep(g)`` maps a batch of ``n`` group elements to ``(n, d, d)`` matrices with
-    :math:`\rho(ab) = \rho(a)\rho(b)`; ``rep.drep(A)`` maps Lie-algebra elements
-    ``(m, k, k)`` (in the group's defining coordinates) to :math:`d\rho(A)`, ``(m, d, d)``.
+    .. math::
+        \rho(ab) = \rho(a)\rho(b).
+
+    ``rep(g)`` gives the matrices of a batch of group elements; ``rep.drep(A)`` the
+    Lie-algebra representation :math:`d\rho(A)` of Lie-algebra elements (in the group's
+    defining coordinates).
 
     Algebra: ``a + b`` (direct sum), ``a * b`` (tensor product), ``k * a`` (multiplicity),
     ``a ** k`` (tensor power), ``a.dual()`` (:math:`\rho(g^{-1})^T`).
@@ -23,6 +26,11 @@ class Rep:
     A rep is also an Action on tensors ``(..., d)``: ``rep.act(g, x) = x @ rho(g)^T``, with
     ``g`` a batch of one element (applied to all of ``x``) or of ``x.shape[0]`` elements
     (one per sample).
+
+    Shapes:
+        - **rep(g):** ``n`` elements -> ``(n, d, d)``
+        - **drep(A):** ``(m, k, k)`` -> ``(m, d, d)``
+        - **act(g, x):** ``(..., d)`` -> ``(..., d)``
     """
 
     group: Group
@@ -102,6 +110,8 @@ class Rep:
         return TensorRep([self] * k) if k > 1 else self
 
     def dual(self) -> "Rep":
+        r"""The dual rep :math:`\rho^*(g) = \rho(g^{-1})^T`: the rep itself when orthogonal,
+        else a :class:`~symmetries.reps.DualRep`."""
         if self.is_orthogonal:
             return self
         from symmetries.reps._product import DualRep

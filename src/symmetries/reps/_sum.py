@@ -11,7 +11,14 @@ from symmetries.reps._rep import Rep, block_diag
 
 class SumRep(Rep):
     r"""The direct sum :math:`\rho_1 \oplus \dots \oplus \rho_k`: block-diagonal matrices,
-    coordinates concatenated in order. Nested sums are flattened."""
+    coordinates concatenated in order,
+
+    .. math::
+        \rho(g) = \mathrm{diag}\big(\rho_1(g), \dots, \rho_k(g)\big).
+
+    Args:
+        reps: the summands, of one group, at least one; nested sums are flattened.
+    """
 
     def __init__(self, reps: list[Rep]):
         flat: list[Rep] = []

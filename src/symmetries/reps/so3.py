@@ -55,8 +55,20 @@ def so3_generators(l: int) -> torch.Tensor:
 
 
 def matrix_to_angles(R: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    r"""Y-X-Y Euler angles :math:`(\alpha, \beta, \gamma)` with
-    :math:`R = R_y(\alpha) R_x(\beta) R_y(\gamma)` for rotation matrices ``(..., 3, 3)``."""
+    r"""Y-X-Y Euler angles of rotation matrices, the inverse of :func:`angles_to_matrix`,
+
+    .. math::
+        R = R_y(\alpha) R_x(\beta) R_y(\gamma).
+
+    Args:
+        R: rotation matrices (:math:`\det R = 1`).
+
+    Returns:
+        ``(alpha, beta, gamma)``, each of shape ``(...)``.
+
+    Shapes:
+        - **input:** R ``(..., 3, 3)``
+    """
     y = R[..., :, 1]  # R e_y = R_y(alpha) R_x(beta) e_y
     beta = torch.atan2(torch.hypot(y[..., 0], y[..., 2]), y[..., 1])  # acos(y_1) loses digits near the poles
     alpha = torch.atan2(y[..., 0], y[..., 2])
@@ -90,7 +102,23 @@ def axis_rotation(l: int, axis: int, angle: torch.Tensor) -> torch.Tensor:
 
 
 def angles_to_matrix(alpha, beta, gamma) -> torch.Tensor:
-    """:math:`R_y(\\alpha) R_x(\\beta) R_y(\\gamma)`, shape ``(..., 3, 3)``."""
+    r"""The rotation matrix of Y-X-Y Euler angles,
+
+    .. math::
+        R = R_y(\alpha) R_x(\beta) R_y(\gamma).
+
+    Args:
+        alpha: rotation angle about y, applied last.
+        beta: rotation angle about x.
+        gamma: rotation angle about y, applied first.
+
+    Returns:
+        The rotation matrices.
+
+    Shapes:
+        - **input:** alpha, beta, gamma ``(...)`` tensors (they broadcast)
+        - **output:** ``(..., 3, 3)``
+    """
     return axis_rotation(1, 1, alpha) @ axis_rotation(1, 0, beta) @ axis_rotation(1, 1, gamma)
 
 

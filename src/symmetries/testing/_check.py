@@ -12,7 +12,10 @@ from symmetries.testing._report import APPROXIMATE_TOL, EquivarianceReport, Prod
 def check_equivariance(f, act_in, act_out, inputs, n_samples: int = 64, generator: torch.Generator | None = None,
                        elements=None, exact_tol: float | None = None,
                        approximate_tol: float = APPROXIMATE_TOL) -> EquivarianceReport | ProductReport:
-    r"""How far ``f`` is from :math:`f(g \cdot x) = g \cdot f(x)`.
+    r"""How far ``f`` is from equivariance,
+
+    .. math::
+        f(g \cdot x) = g \cdot f(x) \quad \text{for all } g \in G.
 
     Works on any callable: a module, a function, a model without symmetry built in. Finite
     groups with at most ``n_samples`` elements are checked exhaustively; otherwise
@@ -39,12 +42,13 @@ def check_equivariance(f, act_in, act_out, inputs, n_samples: int = 64, generato
         f: the callable to check.
         act_in, act_out: how the group moves the inputs and the outputs (see above).
         inputs: a batch of inputs.
-        n_samples: random elements for infinite (or large) groups.
-        generator: a ``torch.Generator`` for the random elements.
+        n_samples: random elements for infinite (or large) groups (default: 64).
+        generator: a ``torch.Generator`` for the random elements (default: the global one).
         elements: a batch of elements to use instead.
         exact_tol: largest relative error called exact (default: 1e4 times the output
-            dtype's rounding unit).
-        approximate_tol: relative errors below it are approximate, above it absent (0.1).
+            dtype's rounding unit, :func:`exact_tolerance`).
+        approximate_tol: relative errors below it are approximate, above it absent
+            (default: 0.1).
 
     Returns:
         an :class:`EquivarianceReport` (a :class:`ProductReport` for several symmetries);
@@ -66,9 +70,19 @@ def check_equivariance(f, act_in, act_out, inputs, n_samples: int = 64, generato
 
 def assert_equivariant(f, act_in, act_out, inputs, n_samples: int = 64, generator=None, rtol: float | None = None,
                        atol: float = 0.0, elements=None):
-    """Raise ``AssertionError`` unless ``f`` is equivariant to ``rtol`` (relative; by default
-    1e-10 in float64, 1e-5 in float32) or ``atol`` (absolute), or when its outputs are not
-    finite. Same inputs as :func:`check_equivariance`; returns its report."""
+    """Raise ``AssertionError`` unless ``f`` is equivariant to ``rtol`` or ``atol``, or when
+    its outputs are not finite.
+
+    Args:
+        f, act_in, act_out, inputs, n_samples, generator, elements: as
+            :func:`check_equivariance`.
+        rtol: the largest relative error allowed (default: 1e-10 in float64, 1e-5 in
+            float32, 1e-2 in float16, 3e-2 in bfloat16).
+        atol: passes instead when the largest absolute error is at most this (default: 0).
+
+    Returns:
+        The report of :func:`check_equivariance`.
+    """
     report = check_equivariance(f, act_in, act_out, inputs, n_samples, generator, elements)
     tol = DEFAULT_RTOL.get(report.dtype, 1e-5) if rtol is None else rtol
     if report.verdict == "not finite" or not (report.max_rel_error <= tol or report.max_abs_error <= atol):

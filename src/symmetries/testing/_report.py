@@ -12,18 +12,30 @@ APPROXIMATE_TOL = 0.1
 
 def exact_tolerance(dtype: torch.dtype) -> float:
     """The default relative error of an exact symmetry: ``1e4`` times the dtype's rounding
-    unit (2.2e-12 in float64, 1.2e-3 in float32), room for the rounding of deep models."""
+    unit (2.2e-12 in float64, 1.2e-3 in float32), room for the rounding of deep models.
+
+    Args:
+        dtype: the output dtype (a non-floating dtype counts as float64).
+
+    Returns:
+        The tolerance, a ``float``.
+    """
     return 1e4 * (torch.finfo(dtype).eps if dtype.is_floating_point else torch.finfo(torch.float64).eps)
 
 
 @dataclass
 class EquivarianceReport:
-    r"""Errors of :math:`f(g \cdot x)` against :math:`g \cdot f(x)` over group elements.
+    r"""Errors of :math:`f(g \cdot x)` against :math:`g \cdot f(x)` over group elements,
+    built by :func:`check_equivariance`.
 
     For each element the error is the max-abs difference over the batch, and the relative
-    error divides it by the max-abs size of :math:`g \cdot f(x)`. ``max_*`` / ``mean_*`` are
-    taken over the elements. ``worst_element`` (a batch of one) has the largest relative
-    error. The verdict compares ``max_rel_error`` with the thresholds:
+    error divides it by the max-abs size of :math:`g \cdot f(x)`:
+
+    .. math::
+        e_{rel}(g) = \frac{\max |f(g \cdot x) - g \cdot f(x)|}{\max |g \cdot f(x)|}.
+
+    ``max_*`` / ``mean_*`` are taken over the elements. The verdict compares
+    ``max_rel_error`` with the thresholds:
 
     - ``"exact"``: at most ``exact_tol`` (rounding level; by default 1e4 times the dtype's
       rounding unit, see :func:`exact_tolerance`);
@@ -31,6 +43,20 @@ class EquivarianceReport:
     - ``"absent"``: otherwise;
     - ``"not finite"``: ``f`` returned NaN or infinity, so no symmetry can be judged
       (``nonfinite`` says where).
+
+    Args:
+        max_abs_error, mean_abs_error: the absolute errors, max and mean over the elements.
+        max_rel_error, mean_rel_error: the relative errors likewise.
+        worst_element: the element (a batch of one) with the largest relative error.
+        n_samples: how many elements were checked.
+        group: their group.
+        dtype: the dtype of the outputs.
+        exhaustive: ``True`` when every element of a finite group was checked.
+        per_element_rel_error: ``(n_samples,)`` float64, the relative error of each element.
+        exact_tol: the exact threshold (default: :func:`exact_tolerance` of ``dtype``).
+        approximate_tol: the approximate threshold (default: 0.1); ``0 < exact_tol <
+            approximate_tol`` or ``ValueError``.
+        nonfinite: where ``f`` returned NaN or infinity, or ``None``.
     """
 
     max_abs_error: float
@@ -81,9 +107,13 @@ class EquivarianceReport:
 
 @dataclass
 class ProductReport:
-    """The checks of each factor of a product of symmetries (``factors``, one
-    :class:`EquivarianceReport` each, in order). ``verdict`` and the errors are the worst
-    factor's; ``str`` gives a line per factor."""
+    """The checks of each factor of a product of symmetries. ``verdict`` and the errors are
+    the worst factor's (the first not finite, else the largest ``max_rel_error``;
+    ``max_abs_error`` is the largest of all); ``str`` gives a line per factor.
+
+    Args:
+        factors: one :class:`EquivarianceReport` per factor, in order.
+    """
 
     factors: list[EquivarianceReport]
 
