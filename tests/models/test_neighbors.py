@@ -1,4 +1,5 @@
-"""Radius graph with periodic cells against brute force and ase.neighborlist."""
+"""The potentials' radius graph (periodic cells, all neighbours) against brute force and
+ase.neighborlist, and the frames' graphs of AtomsGraphs."""
 
 import itertools
 
@@ -7,7 +8,12 @@ import pytest
 import torch
 
 from symmetries.models import AtomsGraphs
-from symmetries.nn.graphs import edge_vectors, neighbor_list
+from symmetries.nn.graphs import edge_vectors, radius_graph
+
+
+def all_neighbours(positions, cutoff, batch=None, cell=None, pbc=None):
+    """All pairs closer than ``cutoff``, as the potentials build them."""
+    return radius_graph(positions, cutoff, batch, max_num_neighbors=None, cell=cell, pbc=pbc)
 
 
 def brute_force(pos, cell, pbc, cutoff, reach=4):
@@ -43,7 +49,7 @@ def test_periodic_graph_matches_brute_force(cell, pbc, cutoff):
     cell = np.array(cell)
     # positions partly outside the cell, to exercise wrapping
     pos = rng.uniform(-0.7, 1.7, (7, 3)) @ cell
-    ei, s = neighbor_list(torch.tensor(pos), cutoff, cell=torch.tensor(cell), pbc=torch.tensor(pbc))
+    ei, s = all_neighbours(torch.tensor(pos), cutoff, cell=torch.tensor(cell), pbc=torch.tensor(pbc))
     assert as_set(ei, s) == brute_force(pos, cell, pbc, cutoff)
     assert len(as_set(ei, s)) == ei.shape[1] and s.dtype == torch.float64
     assert bool((ei[1][1:] >= ei[1][:-1]).all())  # sorted by target
@@ -59,7 +65,7 @@ def test_matches_ase_neighborlist():
     atoms.rattle(0.2, seed=2)
     for cutoff in (2.8, 4.5, 6.0):
         i, j, S = ase_nl.neighbor_list("ijS", atoms, cutoff)
-        ei, s = neighbor_list(torch.tensor(atoms.positions), cutoff, cell=torch.tensor(np.asarray(atoms.cell)))
+        ei, s = all_neighbours(torch.tensor(atoms.positions), cutoff, cell=torch.tensor(np.asarray(atoms.cell)))
         assert as_set(ei, s) == {(int(a), int(b), tuple(int(x) for x in c)) for a, b, c in zip(i, j, S)}
 
 
@@ -73,7 +79,7 @@ def test_batched_frames_and_graph_data():
     batch = torch.tensor([0] * 5 + [1] * 4)
     cells = torch.tensor(np.stack([cell, np.zeros((3, 3))]))
     pbc = torch.tensor([[True] * 3, [False] * 3])
-    ei, s = neighbor_list(positions, 3.5, batch, cells, pbc)
+    ei, s = all_neighbours(positions, 3.5, batch, cells, pbc)
     first, second = ei[1] < 5, ei[1] >= 5
     assert as_set(ei[:, first], s[first]) == brute_force(pos_a, cell, [True] * 3, 3.5)
     assert as_set(ei[:, second], s[second], start=5) == brute_force(pos_b, np.zeros((3, 3)), [False] * 3, 3.5)
@@ -91,18 +97,31 @@ def test_batched_frames_and_graph_data():
 def test_edge_vectors_are_differentiable():
     pos = torch.tensor([[0.1, 0.2, 0.3], [1.0, 1.1, 0.9]], dtype=torch.float64, requires_grad=True)
     cell = (2.5 * torch.eye(3, dtype=torch.float64))[None].requires_grad_()
-    ei, s = neighbor_list(pos, 2.0, cell=cell.detach())
+    ei, s = all_neighbours(pos, 2.0, cell=cell.detach())
     assert torch.autograd.gradcheck(lambda p, c: edge_vectors(p, ei, s, c), (pos, cell))
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match=r"positions must have shape \(N, 3\), got \(4, 2\)"):
-        neighbor_list(torch.zeros(4, 2), 1.0)
-    with pytest.raises(ValueError, match="cutoff must be positive"):
-        neighbor_list(torch.zeros(4, 3), 0.0)
+    with pytest.raises(ValueError, match=r"cell must have shape \(1, 2, 2\) or \(2, 2\).*got \(3, 3\)"):
+        all_neighbours(torch.zeros(4, 2), 1.0, cell=torch.eye(3))
+    with pytest.raises(ValueError, match="radius must be positive"):
+        all_neighbours(torch.zeros(4, 3), 0.0, cell=torch.eye(3))
     with pytest.raises(ValueError, match="nonzero volume"):
-        neighbor_list(torch.zeros(4, 3), 1.0, cell=torch.zeros(3, 3), pbc=torch.tensor([True, True, True]))
+        all_neighbours(torch.zeros(4, 3), 1.0, cell=torch.zeros(3, 3), pbc=torch.tensor([True, True, True]))
     with pytest.raises(ValueError, match="pbc is set but no cell"):
-        neighbor_list(torch.zeros(4, 3), 1.0, pbc=torch.tensor([True, False, False]))
+        radius_graph(torch.zeros(4, 3), 1.0, pbc=torch.tensor([True, False, False]))
     with pytest.raises(ValueError, match="batch must be sorted"):
-        neighbor_list(torch.zeros(4, 3), 1.0, batch=torch.tensor([0, 1, 0, 1]))
+        all_neighbours(torch.zeros(4, 3), 1.0, batch=torch.tensor([0, 1, 0, 1]), cell=torch.eye(3))
+
+
+def test_neighbor_list_is_a_deprecated_alias():
+    from symmetries.nn.graphs import neighbor_list as old
+
+    pos = torch.rand(6, 3, dtype=torch.float64) * 3
+    with pytest.warns(DeprecationWarning, match="use radius_graph"):
+        ei, s = old(pos, 2.0, cell=3 * torch.eye(3, dtype=torch.float64))
+    expected = all_neighbours(pos, 2.0, cell=3 * torch.eye(3, dtype=torch.float64))
+    assert torch.equal(ei, expected[0]) and torch.equal(s, expected[1])
+    with pytest.warns(DeprecationWarning):
+        ei, s = old(pos, 2.0)
+    assert torch.equal(ei, radius_graph(pos, 2.0, max_num_neighbors=None)) and not s.any()

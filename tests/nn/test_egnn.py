@@ -128,6 +128,37 @@ def test_batched_equals_one_at_a_time_and_dense(gen):
     assert torch.allclose(dh.reshape(-1, 3), out_h, atol=1e-12)
 
 
+def test_dense_path_compiles_without_graph_breaks(gen):
+    """Dense inputs build their complete graphs from arange alone: no data-dependent shapes."""
+    model = _model("velocity")
+    h, pos, edge_index, edge_attr, vel, batch = _graph(gen, sizes=(4, 4, 4))
+    dense_attr = torch.randn(3, 4, 4, 1, dtype=torch.float64, generator=gen)
+    args = (h.view(3, 4, 2), pos.view(3, 4, 3))
+    eager = model(*args, edge_attr=dense_attr, vel=vel.view(3, 4, 3))
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    out = compiled(*args, edge_attr=dense_attr, vel=vel.view(3, 4, 3))
+    assert torch.allclose(out[0], eager[0], atol=1e-12) and torch.allclose(out[1], eager[1], atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
+def test_dense_path_captures_in_a_cuda_graph(gen):
+    model = _model("velocity").cuda()
+    h, pos, _, _, vel, _ = (t.cuda() if torch.is_tensor(t) else t for t in _graph(gen, sizes=(4, 4, 4)))
+    inputs = (h.view(3, 4, 2), pos.view(3, 4, 3), None, None, vel.view(3, 4, 3))
+    eager = model(*inputs)
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        model(*inputs)  # warm up outside the capture
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        captured = model(*inputs)
+    graph.replay()
+    assert torch.allclose(captured[1], eager[1], atol=1e-12)
+
+
 def test_layer_matches_equations(gen):
     """One layer against the paper's equations written out node by node (sum over j != i, C = 1/(M-1))."""
     torch.manual_seed(0)

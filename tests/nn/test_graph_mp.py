@@ -66,9 +66,10 @@ def test_radius_and_knn_graph_against_brute_force(loop, gen):
     batch = torch.cat([torch.zeros(15, dtype=torch.long), torch.ones(25, dtype=torch.long)])
     d = _brute_neighbours(pos, batch, loop)
     edges = radius_graph(pos, 1.0, batch, loop=loop, max_num_neighbors=100)
-    expected = {(j, i) for i, j in (d <= 1.0).nonzero().tolist()}
+    expected = {(j, i) for i, j in (d < 1.0).nonzero().tolist()}
     assert set(map(tuple, edges.T.tolist())) == expected
-    assert (edges[1][1:] >= edges[1][:-1]).all()  # sorted by target
+    key = edges[1] * 40 + edges[0]
+    assert (key[1:] > key[:-1]).all()  # sorted by target, then source
     k = 4
     edges = knn_graph(pos, k, batch, loop=loop)
     assert edges.shape[1] == 40 * k
@@ -77,7 +78,7 @@ def test_radius_and_knn_graph_against_brute_force(loop, gen):
         kth = torch.sort(d[i]).values[k - 1]
         assert len(nbrs) == k and (d[i, nbrs] <= kth + 1e-6).all()
         assert (batch[nbrs] == batch[i]).all()
-        assert (d[i, nbrs][1:] >= d[i, nbrs][:-1]).all()  # nearest first
+        assert (nbrs[1:] > nbrs[:-1]).all()  # sorted by source (the order never depends on distances)
 
 
 def test_radius_graph_max_neighbours_and_small_graphs(gen):
@@ -105,6 +106,9 @@ def test_fully_connected_graph():
     assert e.shape == (2, 2 + 6)
     assert (batch[e[0]] == batch[e[1]]).all() and (e[0] != e[1]).all()
     assert fully_connected_graph(3, loop=True).shape == (2, 9)
+    # the dense form: B graphs of M nodes, the same edges as the batch vector of that batch
+    dense = fully_connected_graph(4, num_graphs=3)
+    assert torch.equal(dense, fully_connected_graph(torch.arange(3).repeat_interleave(4)))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])

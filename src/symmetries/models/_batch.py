@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import torch
 
 from symmetries.data import AtomsData
-from symmetries.nn.graphs import neighbor_list
+from symmetries.nn.graphs import radius_graph
 
 
 @dataclass
 class AtomsBatch:
     """A batch of frames ready for a potential: the :class:`~symmetries.data.AtomsData`
     fields of the frames plus ``batch (N,)`` and their graph (``edge_index (2, E)``,
-    ``shifts (E, 3)``, see :func:`neighbor_list`)."""
+    ``shifts (E, 3)``, see :func:`~symmetries.nn.graphs.radius_graph`)."""
 
     data: AtomsData
     batch: torch.Tensor
@@ -29,7 +29,9 @@ class AtomsBatch:
 
 
 class AtomsGraphs:
-    """:class:`~symmetries.data.AtomsData` with the radius graph of every frame at ``cutoff``.
+    """:class:`~symmetries.data.AtomsData` with the radius graph of every frame at ``cutoff``
+    (all pairs closer than ``cutoff``, periodic images included; see
+    :func:`~symmetries.nn.graphs.radius_graph`).
 
     Graphs are built once (without gradients); ``graph_data[frames]`` (int, slice or index
     tensor) returns an :class:`AtomsBatch` with atom indices renumbered for the batch.
@@ -38,7 +40,8 @@ class AtomsGraphs:
     def __init__(self, data: AtomsData, cutoff: float):
         self.data, self.cutoff = data, float(cutoff)
         self.atom_start = torch.cumsum(data.n_atoms, 0) - data.n_atoms
-        self.edge_index, self.shifts = neighbor_list(data.positions, cutoff, data.batch, data.cell, data.pbc)
+        self.edge_index, self.shifts = radius_graph(data.positions, self.cutoff, data.batch, max_num_neighbors=None,
+                                                    cell=data.cell, pbc=data.pbc)
         per_frame = torch.bincount(data.batch[self.edge_index[1]], minlength=len(data))
         self.edge_start = torch.cumsum(per_frame, 0) - per_frame
         self.edge_count = per_frame

@@ -24,7 +24,8 @@ def geometric_graph(x, pos, edge_index, batch, edge_scalars, irreps_in, num_edge
                          f"{tuple(pos.shape) if torch.is_tensor(pos) else type(pos).__name__}")
     if edge_index is None:
         check_graph(x, batch=batch, pos=pos)
-        edge_index = fully_connected_graph(batch if batch is not None else x.shape[0]).to(x.device)
+        edge_index = (fully_connected_graph(batch) if batch is not None
+                      else fully_connected_graph(x.shape[0], device=x.device))
         batch = None  # checked just now; the graph built from it is checked below
     check_graph(x, edge_index, batch, pos, edge_scalars if num_edge_scalars else None)
     if num_edge_scalars:

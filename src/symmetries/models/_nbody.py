@@ -23,7 +23,7 @@ from symmetries.models._segnn import SEGNN
 from symmetries.models._se3_transformer import SE3Transformer
 from symmetries.models._tfn import TFN
 from symmetries.nn import EGNN, GNN, mlp
-from symmetries.nn.graphs import dense_complete_edges
+from symmetries.nn.graphs import fully_connected_graph
 
 
 def _edge_features(pos, charges):
@@ -71,7 +71,7 @@ class NBodyRadialField(nn.Module):
     def forward(self, inputs):
         pos, vel, charges = inputs
         b, m, _ = pos.shape
-        _, target, source = dense_complete_edges(1, m, pos.device)  # i-major: M - 1 edges per target
+        source, target = fully_connected_graph(m, device=pos.device)  # sorted by target: M - 1 edges each
         attr = _edge_features(pos, charges)[:, target, source]  # [B, M (M - 1), 2]
         speed = vel.norm(dim=-1, keepdim=True)
         for phi, psi in zip(self.phi, self.psi):
@@ -86,8 +86,8 @@ def _complete_graph(pos, charges):
     """The complete graphs of a dense batch, flattened: ``(edge_index [2, E], c_i c_j [E, 1],
     x_j - x_i [E, 3])`` for the message ``j -> i``."""
     b, m, _ = pos.shape
-    edge_index, target, source = dense_complete_edges(b, m, pos.device)
-    cc = (charges * charges.transpose(1, 2))[:, target, source].reshape(-1, 1)
+    edge_index = fully_connected_graph(m, num_graphs=b, device=pos.device)
+    cc = (charges.reshape(b * m)[edge_index[0]] * charges.reshape(b * m)[edge_index[1]])[:, None]
     flat = pos.reshape(b * m, 3)
     return edge_index, cc, flat[edge_index[0]] - flat[edge_index[1]]
 
@@ -144,8 +144,8 @@ class NBodyGNN(nn.Module):
     def forward(self, inputs):
         pos, vel, charges = inputs
         b, m, _ = pos.shape
-        edge_index, target, source = dense_complete_edges(b, m, pos.device)
-        edge_attr = _edge_features(pos, charges)[:, target, source].reshape(-1, 2)
+        edge_index = fully_connected_graph(m, num_graphs=b, device=pos.device)
+        edge_attr = _edge_features(pos, charges).reshape(b * m, m, 2)[edge_index[1], edge_index[0] % m]
         out = self.gnn(torch.cat([pos, vel], -1).reshape(b * m, 6), edge_index, edge_attr)
         return pos + out.view(b, m, 3)
 

@@ -11,7 +11,7 @@ from symmetries.nn import FullyConnectedTensorProduct, IrrepsLinear, RadialEmbed
 from symmetries.nn.o3 import Normalize2Mom, gate_for
 from symmetries.o3 import Irreps
 from symmetries.nn.o3 import channelwise_paths, hidden_irreps
-from symmetries.nn.graphs import neighbor_list
+from symmetries.nn.graphs import radius_graph
 from symmetries.models._potential import Potential
 
 EDGE_ATTRIBUTES = ("spherical", "cartesian")
@@ -147,7 +147,8 @@ class NequIP(Potential):
         cutoff over (at most ``max_frames`` of) the frames."""
         super().fit_reference(data)
         sub = data[: min(len(data), max_frames)]
-        edge_index, _ = neighbor_list(sub.positions, self.cutoff, sub.batch, sub.cell, sub.pbc)
+        edge_index, _ = radius_graph(sub.positions, self.cutoff, sub.batch, max_num_neighbors=None, cell=sub.cell,
+                                     pbc=sub.pbc)
         self.avg_neighbors.fill_(max(edge_index.shape[1] / max(sub.positions.shape[0], 1), 1.0))
 
     def extra_repr(self):

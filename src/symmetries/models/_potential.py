@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from symmetries.nn.graphs import edge_vectors, neighbor_list
+from symmetries.nn.graphs import edge_vectors, radius_graph
 
 
 class Potential(nn.Module):
@@ -75,8 +75,9 @@ class Potential(nn.Module):
 
         ``positions (N, 3)`` in the model's dtype, ``numbers (N,)`` atomic numbers,
         ``batch (N,)`` frame of each atom (default one frame), ``cell (B, 3, 3)`` and
-        ``pbc (B, 3)`` for periodic frames. The graph (``edge_index``, ``shifts``, see
-        :func:`neighbor_list`) is built when not given. ``create_graph`` (default: in
+        ``pbc (B, 3)`` for periodic frames. The graph (``edge_index``, ``shifts``: every pair
+        closer than the cutoff, see :func:`~symmetries.nn.graphs.radius_graph`) is built
+        when not given. ``create_graph`` (default: in
         training mode) keeps the graph of the forces for a force loss. Also returns
         ``atomic_energies (N,)``. Runs with gradients enabled even under ``no_grad``.
         """
@@ -99,7 +100,8 @@ class Potential(nn.Module):
         if compute_stress and cell is None:
             raise ValueError("compute_stress needs a cell (periodic frames)")
         if edge_index is None:
-            edge_index, shifts = neighbor_list(positions, self.cutoff, batch, cell, pbc)
+            graph = radius_graph(positions, self.cutoff, batch, max_num_neighbors=None, cell=cell, pbc=pbc)
+            edge_index, shifts = graph if cell is not None else (graph, None)
         create_graph = self.training if create_graph is None else create_graph
         with torch.enable_grad():
             pos = positions if positions.requires_grad else positions.detach().requires_grad_(compute_forces)

@@ -1,12 +1,18 @@
 """Graphs in PyTorch Geometric's layout (``x [N, C]``, ``edge_index [2, E]``, ``batch [N]``):
-scatter reductions, graph building (radius with periodic cells, k-nearest, complete),
-message passing and EGNN."""
+scatter reductions, graph building (one radius graph, periodic cells included; k-nearest;
+one complete graph, from a batch vector or for equal-size dense blocks), message passing
+and EGNN.
 
-from symmetries.nn.graphs._build import fully_connected_graph, knn_graph, radius_graph
-from symmetries.nn.graphs._egnn import EGNN, EGNNLayer, dense_complete_edges
+Every builder returns ``edge_index`` with row 0 the source :math:`j` and row 1 the target
+:math:`i`, sorted by target then source; a pair at exactly the radius is not an edge (see
+:func:`radius_graph`)."""
+
+from symmetries.nn.graphs._build import fully_connected_graph
+from symmetries.nn.graphs._egnn import EGNN, EGNNLayer
 from symmetries.nn.graphs._message_passing import GNN, GNNLayer, MessagePassing
-from symmetries.nn.graphs._neighbors import edge_vectors, neighbor_list
+from symmetries.nn.graphs._radius import edge_vectors, knn_graph, neighbor_list, radius_graph
 from symmetries.nn.graphs._scatter import check_graph, global_pool, scatter, scatter_unchecked
 
-__all__ = ["scatter", "scatter_unchecked", "global_pool", "check_graph", "radius_graph", "knn_graph", "fully_connected_graph", "dense_complete_edges",
-           "neighbor_list", "edge_vectors", "MessagePassing", "GNN", "GNNLayer", "EGNN", "EGNNLayer"]
+__all__ = ["scatter", "scatter_unchecked", "global_pool", "check_graph", "radius_graph", "knn_graph",
+           "fully_connected_graph", "edge_vectors", "MessagePassing", "GNN", "GNNLayer", "EGNN", "EGNNLayer",
+           "neighbor_list"]  # neighbor_list: deprecated, radius_graph(..., max_num_neighbors=None, cell=, pbc=)

@@ -141,7 +141,8 @@ class EGNN(nn.Module):
             return self._dense(h, pos, edge_attr, vel)
         if edge_index is None:
             check_graph(pos, batch=batch)
-            edge_index = fully_connected_graph(batch if batch is not None else pos.shape[0]).to(pos.device)
+            edge_index = (fully_connected_graph(batch) if batch is not None
+                          else fully_connected_graph(pos.shape[0], device=pos.device))
         elif batch is not None:
             check_graph(pos, edge_index, batch)
         return self._run(h, pos, edge_index, edge_attr, vel)
@@ -163,26 +164,16 @@ class EGNN(nn.Module):
                              f"{tuple(h.shape) if torch.is_tensor(h) else type(h).__name__}")
         if vel is not None and vel.shape != pos.shape:
             raise ValueError(f"velocities must have the shape of the positions {tuple(pos.shape)}, got {tuple(vel.shape)}")
-        edge_index, target, source = dense_complete_edges(b, m, pos.device)
+        # static shapes (arange only): capturable in a CUDA graph, compiles without graph breaks
+        edge_index = fully_connected_graph(m, num_graphs=b, device=pos.device)
         if edge_attr is not None:
             if edge_attr.dim() != 4 or edge_attr.shape[:3] != (b, m, m):
                 raise ValueError(f"dense edge_attr must have shape [B={b}, M={m}, M={m}, D], got {tuple(edge_attr.shape)}")
-            edge_attr = edge_attr[:, target, source].reshape(-1, edge_attr.shape[-1])
+            # row b M + i of the flattened [B M, M, D] holds the messages into node i of graph b
+            edge_attr = edge_attr.reshape(b * m, m, -1)[edge_index[1], edge_index[0] % m]
         h, pos = self._run(h.reshape(b * m, -1), pos.reshape(b * m, d), edge_index, edge_attr,
                            None if vel is None else vel.reshape(b * m, d))
         return h.reshape(b, m, -1), pos.reshape(b, m, d)
-
-
-def dense_complete_edges(batch_size: int, nodes: int, device=None):
-    """Complete graphs without self-loops on ``batch_size`` blocks of ``nodes`` nodes:
-    ``(edge_index [2, B*M*(M-1)], target [M*(M-1)], source [M*(M-1)])`` (per-block indices)."""
-    # target i repeated M-1 times; sources 0..M-1 without i (no boolean indexing: graph-capturable)
-    others = torch.arange(nodes - 1, device=device)[None, :]
-    i = torch.arange(nodes, device=device)[:, None]
-    target, source = i.expand(nodes, nodes - 1).reshape(-1), (others + (others >= i)).reshape(-1)
-    offset = (torch.arange(batch_size, device=device) * nodes)[:, None]
-    edge_index = torch.stack([(source[None] + offset).reshape(-1), (target[None] + offset).reshape(-1)])
-    return edge_index, target, source
 
 
 def _check_inputs(h, pos, edge_index, edge_attr, vel, features, edge_features, velocity) -> int:
