@@ -1,3 +1,4 @@
+import importlib.util
 import io
 
 import pytest
@@ -133,6 +134,8 @@ def test_torch_compile_matches_eager(mode):
     grads = torch.autograd.grad(compiled(*leaves).square().sum(), leaves)
     expected = torch.autograd.grad(tp(*leaves).square().sum(), leaves)
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, expected))
+    if mode == "uvu" and importlib.util.find_spec("numba") is not None:  # outside the graph: a graph break
+        assert torch.equal(compiled(x1, x2, w, kernel="numba"), tp(x1, x2, w, kernel="numba"))
 
 
 # ------------------------------------------------------------------ e3nn cross-checks
@@ -161,78 +164,97 @@ def test_cross_check_channelwise_and_mixed(e3nn_o3):
     assert (ours(x1, x2, w) - theirs(x1, x2, w)).abs().max() < 1e-12
 
 
-def _use_kernel(monkeypatch, kernel):
-    """Make every channel-wise product in this test run on ``kernel``: the numba loops (driven
-    by tables, or generated for the plan, whatever the batch), the sparse PyTorch kernel (CPU without numba) or the batched-product one (GPUs without Triton),
-    here over several chunks, one of them partial."""
-    import symmetries.nn.o3.tensor_product._weighted as module
-    import symmetries.nn.o3.tensor_product.kernels._torch as kernels
+# ------------------------------------------------------------------ kernels
+def _kernel(monkeypatch, kernel):
+    """The ``kernel=`` that runs a channel-wise product on ``kernel``: ``'torch'`` (sparse
+    multiply-adds on the CPU), or ``'numba'`` with its table-driven loops (``'numba'``) or the
+    loops generated for the plan (``'generated'``), whatever the batch."""
+    if kernel == "torch":
+        return kernel
+    pytest.importorskip("numba")
+    import symmetries.nn.o3.tensor_product.kernels._generated as generated
 
-    if kernel in ("numba", "generated"):  # table-driven loops, or the ones generated per plan
-        pytest.importorskip("numba")
-        import symmetries.nn.o3.tensor_product.kernels._generated as generated
-        from symmetries.nn.o3.tensor_product.kernels._numba import NumbaChannelwiseProduct as cls
-
-        monkeypatch.setattr(generated, "MIN_BATCH", 0 if kernel == "generated" else 10 ** 9)
-    else:
-        cls = {"sparse": module.SparseChannelwiseProduct, "batched": kernels.ChannelwiseProduct}[kernel]
-    monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
-    monkeypatch.setattr(kernels, "CHUNK", 3)
+    monkeypatch.setattr(generated, "MIN_BATCH", 0 if kernel == "generated" else 10 ** 9)
+    return "numba"
 
 
-KERNELS = ["numba", "generated", "sparse", "batched"]
+def _batched(monkeypatch, tp):
+    """``tp`` (one channel-wise group) through the batched-product kernel, which ``kernel='torch'``
+    runs off the CPU: here on the CPU, over several chunks, one of them partial."""
+    import symmetries.nn.o3.tensor_product.kernels._torch as torch_kernels
+    from symmetries.nn.o3.tensor_product.kernels._dense import irreps_layout
+
+    monkeypatch.setattr(torch_kernels, "CHUNK", 3)
+    ((plan,),) = [g.plan for g in tp._groups if g.kind == "channelwise"]
+    dims = [d3 for _, d3, _, _, _ in plan.outs]
+
+    def product(x1, x2, w):
+        return irreps_layout(torch_kernels.ChannelwiseProduct.apply(x1, w, x2 @ tp._cg0.to(x2.dtype), plan), dims)
+
+    return product
+
+
+def _channelwise_kernel(monkeypatch, tp, kernel):
+    """``tp`` as a function of ``(x1, x2, w)`` run on ``kernel`` (see :func:`_kernel`, or ``'batched'``)."""
+    if kernel == "batched":
+        return _batched(monkeypatch, tp)
+    name = _kernel(monkeypatch, kernel)
+    return lambda x1, x2, w: tp(x1, x2, w, kernel=name)
+
+
+KERNELS = ["numba", "generated", "torch", "batched"]
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("shared", [False, True])
 def test_channelwise_kernels_and_gradients_match_e3nn(e3nn_o3, monkeypatch, shared, kernel):
     """Every channel-wise kernel against e3nn, values and gradients."""
-    _use_kernel(monkeypatch, kernel)
     ours = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=shared)
-    assert ours._plans, "this layout should use the channel-wise kernel"
     ins = [tuple(i[:5]) for i in ours.instructions]
     theirs = e3nn_o3.TensorProduct(ours.irreps_in1, ours.irreps_in2, ours.irreps_out, ins, shared_weights=shared,
                                    internal_weights=False)
     x1, x2 = _pair(ours.irreps_in1, ours.irreps_in2, 8, torch.float64)
     w = torch.randn(*(() if shared else (8,)), ours.weight_numel, dtype=torch.float64)
+    assert [kind for kind, _ in ours.kernels_for(x1, x2, w)] == ["channelwise"], "a layout for those kernels"
     grads = []
-    for tp in (ours, theirs):
+    for f in (_channelwise_kernel(monkeypatch, ours, kernel), theirs):
         leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
-        out = tp(*leaves)
+        out = f(*leaves)
         grads.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
     for a, b in zip(*grads):
         assert (a - b).abs().max() < 1e-11
 
 
-def _mixed_product(shared):
+def _mixed_product(shared, **kwargs):
     """Channel-wise paths that skip an input block and share an output block with a 'uvw'
     group, so the plan's weights are not one consecutive range and its output is summed."""
     ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 2, "uvw"), (2, 1, 2, "uvu"), (2, 2, 1, "uvu", True, 0.5),
            (2, 0, 1, "uvu")]
-    return TensorProduct("4x0e + 3x1e + 4x1o", "0e + 1o + 1e", "4x0e + 4x1o + 4x1e", ins, shared_weights=shared)
+    return TensorProduct("4x0e + 3x1e + 4x1o", "0e + 1o + 1e", "4x0e + 4x1o + 4x1e", ins, shared_weights=shared,
+                         **kwargs)
 
 
 @pytest.mark.parametrize("compiled", ["numba", "generated"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("shared", [False, True])
 def test_compiled_cpu_kernel_matches_pytorch_kernel(monkeypatch, shared, dtype, compiled):
-    """The numba loops against the sparse PyTorch kernel on a mixed layout, over a batch that
-    is no multiple of the loops' tile (8) and split over threads: values and gradients."""
-    pytest.importorskip("numba")
+    """The numba loops (both groups) against the PyTorch kernels on a mixed layout, over a
+    batch that is no multiple of the loops' tile (8) and split over threads: values and
+    gradients."""
     tp = _mixed_product(shared).to(dtype)
-    assert tp._plans, "this layout should use the channel-wise kernel"
     n = 203
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
     w = torch.randn(*(() if shared else (n,)), tp.weight_numel, dtype=dtype)
     results = []
-    for kernel in (compiled, "sparse"):
-        _use_kernel(monkeypatch, kernel)
+    for kernel in (compiled, "torch"):
+        kernel = _kernel(monkeypatch, kernel)
+        assert tp.kernels_for(x1, x2, w, kernel=kernel) == [("channelwise", kernel), ("uvw", kernel)]
         leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
-        out = tp(*leaves)
+        out = tp(*leaves, kernel=kernel)
         results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), leaves)))
     tol = 1e-12 if dtype == torch.float64 else 1e-3
     for a, b in zip(*results):
-        assert (a - b).abs().max() <= tol * max(1.0, float(b.abs().max()))
+        assert (a - b).abs().max() <= tol * max(1.0, float(b.detach().abs().max()))
 
 
 def test_empty_batch_and_extra_leading_dimensions():
@@ -256,36 +278,17 @@ def test_empty_batch_and_extra_leading_dimensions():
 def test_second_derivatives(kernel, shared, monkeypatch):
     """Training on forces differentiates the product twice: every channel-wise kernel must
     give exact second derivatives (gradgradcheck in float64), not only first ones."""
-    _use_kernel(monkeypatch, kernel)
     ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 1, "uvu"), (1, 1, 0, "uvu")]
     tp = TensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o", ins, shared_weights=shared).double()
+    f = _channelwise_kernel(monkeypatch, tp, kernel)
     gen = torch.Generator().manual_seed(0)
     x1 = torch.randn(3, 8, dtype=torch.float64, generator=gen).requires_grad_()
     x2 = torch.randn(3, 4, dtype=torch.float64, generator=gen).requires_grad_()
     if shared:
-        assert torch.autograd.gradgradcheck(lambda a, b: tp(a, b), (x1, x2))
+        assert torch.autograd.gradgradcheck(lambda a, b: f(a, b, tp.weight), (x1, x2))
     else:
         w = torch.randn(3, tp.weight_numel, dtype=torch.float64, generator=gen).requires_grad_()
-        assert torch.autograd.gradgradcheck(tp, (x1, x2, w))
-
-
-def test_generated_loops_are_written_once_to_the_cache(monkeypatch, tmp_path):
-    """Generated source goes to ``$SYMMETRIES_CACHE/kernels`` under the hash of its text; asking
-    again reuses the imported module, and a plan's loops are those of its source."""
-    pytest.importorskip("numba")
-    from symmetries._internal.compiled import compiled_module
-    from symmetries.nn.o3.tensor_product.kernels._generated import kernel_source, kernels
-
-    monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path))
-    tag = torch.randint(0, 2 ** 62, ()).item()  # a source no other test compiled
-    source = f"@_jit\ndef scaled(x):\n    return x * {tag}\n"
-    module = compiled_module(source)
-    files = list((tmp_path / "kernels").glob("symmetries_kernel_*.py"))
-    assert len(files) == 1 and files[0].read_text().endswith(source) and module.scaled(2) == 2 * tag
-    assert compiled_module(source) is module and list((tmp_path / "kernels").glob("*.py")) == files
-    plan = _mixed_product(False)._plans[0]
-    generated = compiled_module(kernel_source(plan))
-    assert kernels(plan) == (generated.forward, generated.backward)
+        assert torch.autograd.gradgradcheck(f, (x1, x2, w))
 
 
 def _fully_connected_products():
@@ -293,17 +296,15 @@ def _fully_connected_products():
             _mixed_product(True)]
 
 
-def _loops_against_batched_products(monkeypatch, tp, inputs, dtype):
+def _loops_against_batched_products(tp, inputs, dtype):
     """``tp``'s values and gradients (of ``inputs`` and of its internal weights) through the
-    loops generated for its 'uvw' groups (any batch) against the batched products (none)."""
-    import symmetries.nn.o3.tensor_product.kernels._generated as generated
-
+    numba loops (the ones generated for its 'uvw' groups, at any batch) against the PyTorch
+    kernels (batched products for those groups)."""
     results = []
-    for threshold in (0, 10 ** 9):
-        monkeypatch.setattr(generated, "MIN_BATCH", threshold)
+    for kernel in ("numba", "torch"):
         tp.zero_grad(set_to_none=True)
         leaves = [t.clone().requires_grad_() for t in inputs]
-        out = tp(*leaves)
+        out = tp(*leaves, kernel=kernel)
         wrt = leaves + ([tp.weight] if tp.weight is not None else [])
         results.append([out] + list(torch.autograd.grad(out.pow(3).sum(), wrt)))
     tol = 1e-12 if dtype == torch.float64 else 1e-4
@@ -326,22 +327,20 @@ def test_fully_connected_generated_rows_match_batched_products(monkeypatch, whic
     tp = _fully_connected_products()[which].to(dtype)
     n = 77
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
-    _loops_against_batched_products(monkeypatch, tp, (x1, x2), dtype)
+    _loops_against_batched_products(tp, (x1, x2), dtype)
 
 
 def test_fully_connected_generated_rows_second_derivatives(monkeypatch):
     """Force training differentiates a 'uvw' product twice: exact through the generated rows."""
     pytest.importorskip("numba")
-    import symmetries.nn.o3.tensor_product.kernels._generated as generated
     import symmetries.nn.o3.tensor_product.kernels._rows as rows
 
-    monkeypatch.setattr(generated, "MIN_BATCH", 0)
     monkeypatch.setattr(rows, "CHUNK", 2)
     tp = _fully_connected_products()[0].double()
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 3, torch.float64)
     w = tp.weight.detach().clone()
     inputs = [t.clone().requires_grad_() for t in (x1, x2, w)]
-    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), inputs)
+    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c, kernel="numba"), inputs)
 
 
 def _per_sample_products():
@@ -355,7 +354,7 @@ def _per_sample_products():
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("which", [0, 1])
-def test_fully_connected_per_sample_loops_match_batched_products(monkeypatch, which, dtype):
+def test_fully_connected_per_sample_loops_match_batched_products(which, dtype):
     """'uvw' groups with per-sample weights: the loops generated for the group (weights read
     once per sample) against the batched products on views of the weights, values and the
     gradients of both inputs and the weights."""
@@ -364,44 +363,40 @@ def test_fully_connected_per_sample_loops_match_batched_products(monkeypatch, wh
     n = 37
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, n, dtype)
     w = torch.randn(n, tp.weight_numel, generator=torch.Generator().manual_seed(1), dtype=dtype)
-    _loops_against_batched_products(monkeypatch, tp, (x1, x2, w), dtype)
+    _loops_against_batched_products(tp, (x1, x2, w), dtype)
 
 
-def test_fully_connected_per_sample_loops_second_derivatives(monkeypatch):
+def test_fully_connected_per_sample_loops_second_derivatives():
     """A potential differentiates its per-edge 'uvw' convolution twice: exact through the loops."""
     pytest.importorskip("numba")
-    import symmetries.nn.o3.tensor_product.kernels._generated as generated
-
-    monkeypatch.setattr(generated, "MIN_BATCH", 0)
     tp = _per_sample_products()[0].double()
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 3, torch.float64)
     w = torch.randn(3, tp.weight_numel, dtype=torch.float64)
     inputs = [t.clone().requires_grad_() for t in (x1, x2, w)]
-    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c), inputs)
+    assert torch.autograd.gradgradcheck(lambda a, b, c: tp(a, b, c, kernel="numba"), inputs)
 
 
-def test_fully_connected_per_sample_loops_match_e3nn(monkeypatch, e3nn_o3):
-    """At a batch where the generated loops run by default: e3nn 0.6's FullyConnectedTensorProduct
-    with per-sample weights, the same weights, to float64 rounding; gradients against ours
-    through the batched products."""
+def test_fully_connected_per_sample_loops_match_e3nn(e3nn_o3):
+    """At a batch where kernel='auto' runs the generated loops: e3nn 0.6's
+    FullyConnectedTensorProduct with per-sample weights, the same weights, to float64 rounding;
+    gradients against ours through the batched products."""
     pytest.importorskip("numba")
-    import symmetries.nn.o3.tensor_product.kernels._generated as generated
+    from symmetries.nn.o3.tensor_product.kernels._generated import MIN_BATCH
 
     irreps, sh = "4x0e + 3x1o + 2x2e", "0e + 1o + 2e"
     ours = FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).double()
     theirs = e3nn_o3.FullyConnectedTensorProduct(irreps, sh, irreps, shared_weights=False).double()
-    n = generated.MIN_BATCH
+    n = MIN_BATCH
     x1, x2 = _pair(ours.irreps_in1, ours.irreps_in2, n, torch.float64)
     w = torch.randn(n, ours.weight_numel, dtype=torch.float64)
-    assert ours._compiled_rows(0, x1, w)
+    assert ours.kernels_for(x1, x2, w) == [("uvw", "numba")] * 3  # output multiplicities 4, 3, 2
     leaves = [t.clone().requires_grad_() for t in (x1, x2, w)]
     out = ours(*leaves)
     ref = theirs(x1, x2, w)
     assert (out - ref).abs().max() <= 1e-12 * float(ref.abs().max())
     grads = torch.autograd.grad(out.pow(2).sum(), leaves)
-    monkeypatch.setattr(generated, "MIN_BATCH", 10 ** 9)
     slow = [t.clone().requires_grad_() for t in (x1, x2, w)]
-    expected = torch.autograd.grad(ours(*slow).pow(2).sum(), slow)
+    expected = torch.autograd.grad(ours(*slow, kernel="torch").pow(2).sum(), slow)
     for a, b in zip(grads, expected):
         assert (a - b).abs().max() <= 1e-12 * max(1.0, float(b.abs().max()))
 
@@ -410,31 +405,14 @@ def test_fully_connected_per_sample_loops_match_e3nn(monkeypatch, e3nn_o3):
 def test_gradient_of_second_input_components_no_path_reads_is_zero(monkeypatch, kernel):
     """Where no path reads the second input's last block, its gradient is exactly zero (the
     compiled loops write it; an uninitialized buffer would leak garbage)."""
-    _use_kernel(monkeypatch, kernel)
+    kernel = _kernel(monkeypatch, kernel)
     ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 1, 0, "uvu"), (1, 0, 1, "uvu")]
     tp = TensorProduct("4x0e + 4x1o", "0e + 1o + 2e", "4x0e + 4x1o", ins, shared_weights=False).double()
     x1, x2 = _pair(tp.irreps_in1, tp.irreps_in2, 300, torch.float64)
     x2 = x2.requires_grad_()
     w = torch.randn(300, tp.weight_numel, dtype=torch.float64)
-    (g,) = torch.autograd.grad(tp(x1, x2, w).pow(2).sum(), x2)
+    (g,) = torch.autograd.grad(tp(x1, x2, w, kernel=kernel).pow(2).sum(), x2)
     assert g[:, 4:].abs().max() == 0 and g[:, :4].abs().min() > 0
-
-
-def test_generated_loops_fall_back_to_a_temporary_folder(monkeypatch, tmp_path):
-    """Where the cache folder cannot be created (here: below a file), the source goes to a
-    private folder in the temporary directory instead of failing."""
-    pytest.importorskip("numba")
-    import tempfile
-
-    from symmetries._internal.compiled import compiled_module
-
-    (tmp_path / "a-file").write_text("")
-    monkeypatch.setenv("SYMMETRIES_CACHE", str(tmp_path / "a-file" / "cache"))
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    tag = torch.randint(0, 2 ** 62, ()).item()
-    module = compiled_module(f"@_jit\ndef plus(x):\n    return x + {tag}\n")
-    assert module.plus(1) == 1 + tag
-    assert len(list((tmp_path / "tmp").glob("symmetries-kernels-*/symmetries_kernel_*.py"))) == 1
 
 
 def test_large_plans_and_small_batches_keep_the_table_driven_loops(monkeypatch):
@@ -444,8 +422,106 @@ def test_large_plans_and_small_batches_keep_the_table_driven_loops(monkeypatch):
     import symmetries.nn.o3.tensor_product.kernels._generated as generated
     from symmetries.nn.o3.tensor_product.kernels import _numba as loops
 
-    plan = channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=False)._plans[0]
+    ((plan,),) = [g.plan for g in channelwise(Irreps("2x0e + 2x1o + 2x2e"), shared_weights=False)._groups]
     assert loops._loops(plan, generated.MIN_BATCH - 1) == (loops._forward, loops._backward)
     assert loops._loops(plan, generated.MIN_BATCH) == generated.kernels(plan)
     monkeypatch.setattr(generated, "MAX_TERMS", len(plan.terms) - 1)
     assert loops._loops(plan, 10 ** 6) == (loops._forward, loops._backward)
+
+
+# ------------------------------------------------------------------ the kernel registry
+def _numba_installed(monkeypatch, installed: bool):
+    """Stand in for the registry's check of whether numba is installed (other packages as they are)."""
+    from symmetries._internal import compiled
+
+    real = compiled.installed
+    monkeypatch.setattr(compiled, "installed", lambda package: installed if package == "numba" else real(package))
+
+
+def _one_group_products():
+    """A channel-wise and a fully connected product of ``2x0e + 2x1o + 2x2e`` and ``IN2``, one group each."""
+    irreps = Irreps("2x0e + 2x1o + 2x2e")
+    return channelwise(irreps, shared_weights=False), FullyConnectedTensorProduct(irreps, IN2, "2x0e + 2x1o")
+
+
+def test_auto_takes_numba_on_the_cpu_where_installed_and_worth_it(monkeypatch):
+    """On the CPU with numba: the channel-wise loops at any batch, the generated 'uvw' loops
+    from MIN_BATCH samples and up to MAX_TERMS terms; PyTorch otherwise and without numba."""
+    from symmetries.nn.o3.tensor_product.kernels import select
+    from symmetries.nn.o3.tensor_product.kernels._generated import MAX_TERMS, MIN_BATCH
+
+    cw, fc = _one_group_products()
+    small, large = _pair(cw.irreps_in1, IN2, 8, torch.float32), _pair(cw.irreps_in1, IN2, MIN_BATCH, torch.float32)
+    w = torch.randn(8, cw.weight_numel)
+    _numba_installed(monkeypatch, True)
+    assert cw.kernels_for(*small, w) == [("channelwise", "numba")]
+    assert fc.kernels_for(*small) == [("uvw", "torch")] and fc.kernels_for(*large) == [("uvw", "numba")]
+    assert fc.kernels_for(small[0][:, None], large[1][None, :128]) == [("uvw", "numba")]  # broadcast: 8 x 128
+    assert cw.kernels_for(*(x.half() for x in small), w.half()) == [("channelwise", "torch")]
+    x = torch.zeros(1)
+    assert select("auto", "uvw", x, MIN_BATCH, MAX_TERMS).name == "numba"
+    assert select("auto", "uvw", x, MIN_BATCH, MAX_TERMS + 1).name == "torch"
+    assert select("auto", "uvu", x, MIN_BATCH, 1).name == "torch"
+    _numba_installed(monkeypatch, False)
+    assert cw.kernels_for(*small, w) == [("channelwise", "torch")]
+    assert fc.kernels_for(*large) == [("uvw", "torch")]
+    # what forward runs: the PyTorch kernels, to the bit
+    assert torch.equal(cw(*small, w), cw(*small, w, kernel="torch"))
+    assert torch.equal(fc(*large), fc(*large, kernel="torch"))
+
+
+def test_a_kernel_asked_for_by_name_runs_or_raises(monkeypatch):
+    """An explicit kernel never falls back: it raises, naming what was asked, why it cannot run
+    and the kernels that can."""
+    cw, fc = _one_group_products()
+    x1, x2 = _pair(cw.irreps_in1, IN2, 4, torch.float32)
+    w = torch.randn(4, cw.weight_numel)
+    _numba_installed(monkeypatch, True)
+    with pytest.raises(RuntimeError, match=r"kernel='triton' cannot run here: it needs CUDA float32/float64 inputs "
+                                           r"and triton installed, and the input is on cpu; kernels that can run "
+                                           r"these channel-wise 'uvu' paths .* here: 'numba', 'torch'"):
+        cw(x1, x2, w, kernel="triton")
+    with pytest.raises(RuntimeError, match=r"kernel='numba' cannot run here: .* the input is torch.float16"):
+        cw(x1.half(), x2.half(), w.half(), kernel="numba")
+    _numba_installed(monkeypatch, False)
+    with pytest.raises(RuntimeError, match=r"kernel='numba' cannot run here: it needs CPU float32/float64 inputs and "
+                                           r"numba installed, and numba is not installed; .* here: 'torch'"):
+        cw(x1, x2, w, kernel="numba")
+    with pytest.raises(RuntimeError, match="numba is not installed"):
+        FullyConnectedTensorProduct(cw.irreps_in1, IN2, "2x0e + 2x1o", kernel="numba")(x1, x2)
+    with pytest.raises(RuntimeError, match="numba is not installed"):
+        fc.kernels_for(x1, x2, kernel="numba")
+    no_triton = r"kernel='triton' has no loops for fully connected 'uvw' paths, .* kernels for them: 'numba', 'torch'"
+    with pytest.raises(ValueError, match=no_triton):
+        FullyConnectedTensorProduct(IN1, IN2, "2x0e + 2x1o", kernel="triton")
+    with pytest.raises(ValueError, match=no_triton):
+        fc(x1, x2, kernel="triton")
+    with pytest.raises(ValueError, match=r"kernel='numba' has no loops for 'uvu' paths with a second input of "
+                                         r"multiplicity > 1 .* kernels for them: 'torch'"):
+        channelwise(Irreps("3x0e + 2x1o"), Irreps("2x0e + 1o"), kernel="numba")
+    with pytest.raises(ValueError, match="kernel must be one of 'auto', 'torch', 'numba', 'triton', got 'cuda'"):
+        channelwise(kernel="cuda")
+    with pytest.raises(ValueError, match="got 'gpu'"):
+        cw(x1, x2, w, kernel="gpu")
+
+
+@pytest.mark.parametrize("kernel", ["torch", "numba"])
+def test_kernel_per_call_equals_the_constructor_choice(monkeypatch, kernel):
+    """``forward(kernel=)`` runs what the constructor's ``kernel=`` runs, to the bit, and overrides
+    it (``'auto'`` undoes a constructor's choice); the choice is no part of the state_dict."""
+    if kernel == "numba":
+        pytest.importorskip("numba")
+    default, chosen = _mixed_product(True), _mixed_product(True, kernel=kernel)
+    assert list(chosen.state_dict()) == list(default.state_dict()) == ["weight"]
+    chosen.load_state_dict(default.state_dict())
+    x1, x2 = _pair(default.irreps_in1, default.irreps_in2, 11, torch.float64)
+    default, chosen = default.double(), chosen.double()
+    assert chosen.kernels_for(x1, x2) == [("channelwise", kernel), ("uvw", kernel)]
+    assert torch.equal(default(x1, x2, kernel=kernel), chosen(x1, x2))
+    assert torch.equal(chosen(x1, x2, kernel="auto"), default(x1, x2))
+    assert f"kernel={kernel!r}" in repr(chosen) and "kernel=" not in repr(default)
+    _numba_installed(monkeypatch, False)  # the call's choice wins over the constructor's
+    with pytest.raises(RuntimeError, match="numba is not installed"):
+        chosen(x1, x2, kernel="numba")
+    assert torch.equal(_mixed_product(True, kernel="numba").double()(x1, x2, chosen.weight, kernel="torch"),
+                       default(x1, x2, chosen.weight, kernel="torch"))

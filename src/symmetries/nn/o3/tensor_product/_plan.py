@@ -1,16 +1,42 @@
 """The layout of a tensor product's contraction: its normalized 3j matrices and plans.
 
-Functions of a :class:`~symmetries.nn.TensorProduct` ``tp`` (its irreps and instructions)
-during its set-up: each returns what the product registers, for one group of paths. Rows
+Functions of a :class:`~symmetries.nn.o3.TensorProduct` ``tp`` (its irreps and instructions)
+during its set-up: each returns what the product keeps for one group of paths. Rows
 :math:`r = (p, v, c)` are (path, copy of the second input's irrep, component of the first).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from symmetries.o3 import wigner_3j
-from symmetries.nn.o3.tensor_product.kernels._torch import ChannelwisePlan
+from symmetries.nn.o3.tensor_product.kernels import ChannelwisePlan, DensePlan, Mixing, row_plan
+
+
+def group_layout(tp, mode, mul, paths, blocks, outs, offsets, alphas):
+    """``(kind, C, plan, index)`` of one group of paths (``offsets``: each instruction's first
+    weight): its kind, which decides the kernels that can run it (``'channelwise'``, ``'uvu'``
+    or ``'uvw'``, see :mod:`symmetries.nn.o3.tensor_product.kernels`), its normalized 3j matrix
+    (float64), the static operands of its kernels, and its index tensors by name."""
+    ins = tp.instructions
+    if mode == "uvw":  # grouped by input block, component-major, so the weight GEMM needs no permute
+        rows = [(i, v, c) for blk in blocks for c in range(tp.irreps_in1[blk].ir.dim)
+                for i in paths if ins[i].i_in1 == blk for v in range(ins[i].path_shape[1])]
+        C = dense_cg(tp, rows, outs, alphas)
+        per_block = [sum(1 for i, _, _ in rows if ins[i].i_in1 == blk) for blk in blocks]
+        plan = row_plan(C, mul, per_block, [tp.irreps_out[io].ir.dim for io in outs])
+        return "uvw", C, (plan, mixing(tp, paths, blocks, offsets)), {}
+    d1 = {i: tp.irreps_in1[ins[i].i_in1].ir.dim for i in paths}
+    plan = channelwise_plan(tp, mul, paths, blocks, outs, offsets)
+    if plan is not None:  # grouped by output block
+        rows = [(i, 0, c) for io in outs for i in paths if ins[i].i_out == io for c in range(d1[i])]
+        C = cg_by_output(tp, rows, outs, alphas)
+        return "channelwise", C, (with_terms(plan, C),), {}
+    rows = [(i, v, c) for i in paths for v in range(ins[i].path_shape[1]) for c in range(d1[i])]
+    plan, index = dense_plan(tp, mul, paths, blocks, rows, outs, offsets)
+    return "uvu", dense_cg(tp, rows, outs, alphas), (plan,), index
 
 
 def dense_cg(tp, rows, outs, alphas) -> torch.Tensor:
@@ -92,3 +118,35 @@ def with_terms(plan: ChannelwisePlan, C: torch.Tensor) -> ChannelwisePlan:
     terms = tuple((j, k, r, float(C[j, col])) for k, ks in enumerate(pairs) for r, col in ks
                   for j in torch.nonzero(C[:, col]).flatten().tolist())
     return plan._replace(pairs=tuple(pairs), terms=terms)
+
+
+def dense_plan(tp, mul, paths, blocks, rows, outs, offsets):
+    """The :class:`DensePlan` of a ``'uvu'`` group and its index tensors: per row, its input-1
+    row ``rowx`` and weight row ``roww``, and ``widx``, the group's weights ``((p, v), u)`` in
+    the flat weights (``None`` where they are one range)."""
+    ins = tp.instructions
+    col, c0 = {}, 0
+    for blk in blocks:
+        col[blk] = c0
+        c0 += tp.irreps_in1[blk].ir.dim
+    pv = [(i, v) for i in paths for v in range(ins[i].path_shape[1])]
+    widx = torch.tensor([[offsets[i] + u * ins[i].path_shape[1] + v for u in range(mul)] for i, v in pv]).flatten()
+    contiguous = bool((widx == torch.arange(len(widx)) + int(widx[0])).all())
+    index = {"rowx": torch.tensor([col[ins[i].i_in1] + c for i, v, c in rows]),
+             "roww": torch.tensor([pv.index((i, v)) for i, v, c in rows]),
+             "widx": None if contiguous else widx}
+    slices = tp.irreps_in1.slices()
+    plan = DensePlan(mul, tuple((slices[blk].start, tp.irreps_in1[blk].ir.dim) for blk in blocks),
+                     (int(widx[0]), len(widx)) if contiguous else None,
+                     tuple(tp.irreps_out[io].ir.dim for io in outs), len(rows))
+    return plan, index
+
+
+def mixing(tp, paths, blocks, offsets) -> Mixing:
+    """Where a ``uvw`` group's rows come from: per input block, its place in ``x1`` and its paths' weights."""
+    slices = tp.irreps_in1.slices()
+    per_block = tuple(
+        (slices[blk].start, tp.irreps_in1[blk].ir.dim, tp.irreps_in1[blk].mul,
+         tuple((i, offsets[i], tp.instructions[i].path_shape[1]) for i in paths if tp.instructions[i].i_in1 == blk))
+        for blk in blocks)
+    return Mixing(per_block, tuple(math.prod(ins.path_shape) for ins in tp.instructions))

@@ -1,8 +1,8 @@
 r"""Channel-wise tensor-product loops generated for one plan (numba, optional).
 
-The table-driven loops of :mod:`._o3_tp_numba` read each 3j term's indices at run time, so
-their accumulators live in memory and every term costs loads and stores over a tile. Here
-the plan's terms are written out as Python source, one statement per output component, with
+The table-driven loops of :mod:`~symmetries.nn.o3.tensor_product.kernels._numba` read each 3j
+term's indices at run time, so their accumulators live in memory and every term costs loads
+and stores over a tile. Here the plan's terms are written out as Python source, one statement per output component, with
 the channel count ``U`` and every index a constant. Per sample, the inputs are transposed
 into channels-last rows ``(components, U)``; then one loop over the channels ``u``
 vectorizes across them and keeps the whole product in registers:
@@ -115,7 +115,8 @@ def store_second_input_gradient(w: SourceWriter, J: int):
 
 def kernel_source(plan: ChannelwisePlan) -> str:
     """Python source of ``forward`` and ``backward`` for ``plan``, with the signatures of the
-    table-driven loops (:func:`._o3_tp_numba._forward`, :func:`._o3_tp_numba._backward`)."""
+    table-driven loops (:func:`~symmetries.nn.o3.tensor_product.kernels._numba._forward`,
+    :func:`~symmetries.nn.o3.tensor_product.kernels._numba._backward`)."""
     in_blocks, out_blocks, rows_c, rows_p, tj, tk, tr, _ = term_tables(plan)
     U = plan.mul
     ins, outs = _components(in_blocks), _components(out_blocks)

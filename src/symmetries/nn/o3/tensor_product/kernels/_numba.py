@@ -25,13 +25,14 @@ formulations. The backward pass runs the same terms the other way:
     \partial w_{b p u} = \sum_{r:\, p(r) = p} \partial X_{b r u}\, x_{b, u, c(r)}.
 
 These loops read the terms from tables, so one compiled loop serves every plan. For batches
-of at least :data:`~._o3_tp_generated.MIN_BATCH` samples, loops generated for the plan are
-used instead (:mod:`._o3_tp_generated`: 3-4x faster forward, 1.6x backward, compiled once
-per plan and cached on disk).
+of at least :data:`~symmetries.nn.o3.tensor_product.kernels._generated.MIN_BATCH` samples, loops
+generated for the plan are used instead (:mod:`~symmetries.nn.o3.tensor_product.kernels._generated`:
+3-4x faster forward, 1.6x backward, compiled once per plan and cached on disk).
 
 The batch is split over PyTorch's threads (see :mod:`symmetries._internal.compiled`). This module
-imports numba: it is imported on first use, where numba is installed; without numba the
-PyTorch kernels are used.
+imports numba: the registry (:mod:`symmetries.nn.o3.tensor_product.kernels`) imports it on
+first use, where numba is installed (``kernel='numba'``, or ``'auto'`` on the CPU); without
+numba, ``'auto'`` runs the PyTorch kernels.
 """
 
 from __future__ import annotations
@@ -181,16 +182,15 @@ def _backward(b0, b1, gx1, gw3, gy, x1, w3, y, grad, in_blocks, out_blocks, rows
 
 def _loops(plan: ChannelwisePlan, batch: int):
     """The loops for a batch: generated for the plan when the batch is large enough and the
-    plan small enough to repay their compilation (:mod:`._o3_tp_generated`), else the
-    table-driven ones above."""
+    plan small enough to repay their compilation
+    (:mod:`~symmetries.nn.o3.tensor_product.kernels._generated`), else the table-driven ones
+    above."""
     return kernels(plan) if worth_generating(len(plan.terms), batch) else (_forward, _backward)
 
 
 class NumbaChannelwiseProduct(torch.autograd.Function):
     """``(x1 (B, d1), w (B, n) or (n,), y (B, d2), cg (d2, n_cols) float64)`` -> ``(B, sum_o U * d3)``:
     the plan's output blocks side by side, each in the irreps layout ``(U, d3)``. CPU tensors."""
-
-    irreps_layout = True  # the output is in the irreps layout, blocks side by side
 
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):

@@ -11,8 +11,8 @@ the product. Here each sample is done whole while its weights stream through onc
     X_{b r w} = \sum_u x_{b u c(r)}\, W_{b\, p(r)\, u\, v(r)\, w}, \qquad r = (c, p, v),
 
 are made in a tile by loops over ``u`` that vectorize over ``w``, then contracted through
-the 3j symbols into the output (the row loops of :mod:`._o3_tp_rows`,
-:math:`z_{b w k} = \sum_r a_{b k r} X_{b r w}`). The backward pass makes the rows again and
+the 3j symbols into the output (the row loops of
+:mod:`~symmetries.nn.o3.tensor_product.kernels._rows`, :math:`z_{b w k} = \sum_r a_{b k r} X_{b r w}`). The backward pass makes the rows again and
 gives, per sample,
 
 .. math::
@@ -28,40 +28,26 @@ once and their gradient written once.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from symmetries._internal.compiled import SourceWriter, compiled_module, ranges, run
-from symmetries.nn.o3.tensor_product.kernels._generated import (coefficients, output_statements, second_input_reductions,
-                               store_second_input_gradient, sum_of, term_pairs, transpose_statements)
-from symmetries.nn.o3.tensor_product.kernels._rows import RowPlan, row_reference
+from symmetries.nn.o3.tensor_product.kernels._generated import (coefficients, output_statements,
+                                                                second_input_reductions, store_second_input_gradient,
+                                                                sum_of, term_pairs, transpose_statements)
+from symmetries.nn.o3.tensor_product.kernels._rows import Mixing, RowPlan, row_reference
 
 
-class Mixing(NamedTuple):
-    """Where a group's rows come from: per input-1 block ``(start, d_1, U, paths)``, with the
-    block's first element in ``x1``, its irrep's dimension and multiplicity, and per path
-    ``(instruction, first weight, V)`` (the path's weights are ``(U, V, M)`` from there);
-    ``sizes`` holds every instruction's number of weights."""
-    blocks: tuple
-    sizes: tuple
-
-    def weight_views(self, w: torch.Tensor):
-        """Per block, the views ``(B, U V M)`` of ``w`` ``(B, numel)`` of its paths (one split:
-        its backward writes the weights' gradient once)."""
-        pieces = w.split(self.sizes, dim=-1)
-        return [[pieces[i] for i, _, _ in paths] for _, _, _, paths in self.blocks]
-
-
-def per_sample_rows(x1_blocks, paths, mixing: Mixing, B: int):
+def per_sample_rows(x1, w, mixing: Mixing):
     r"""The rows as PyTorch ops (autograd, second derivatives): per block, ``(B, rows * M)``
     with :math:`X_{b (c p v) w} = \sum_u x_{b u c} W_{b p u v w}`, one batched product per path
-    on views of the weights (``paths``: :meth:`Mixing.weight_views`), never a copy of them."""
-    rows = []
-    for (_, d1, U, _), x, ws in zip(mixing.blocks, x1_blocks, paths):
-        xt = x.view(B, U, d1).transpose(1, 2)  # (B, c, U)
-        Xs = [torch.bmm(xt, w.view(B, U, w.shape[1] // U)) for w in ws]  # each (B, c, V M)
+    on views of the per-sample weights ``w (B, numel)`` (:meth:`Mixing.weight_views`), never a
+    copy of them."""
+    B, rows = x1.shape[0], []
+    for (start, d1, U, _), ws in zip(mixing.blocks, mixing.weight_views(w)):
+        xt = x1[:, start:start + U * d1].view(B, U, d1).transpose(1, 2)  # (B, c, U)
+        Xs = [torch.bmm(xt, wp.view(B, U, wp.shape[1] // U)) for wp in ws]  # each (B, c, V M)
         X = torch.cat(Xs, dim=2) if len(Xs) > 1 else Xs[0]
         rows.append(X.reshape(B, X.shape[1] * X.shape[2]))
     return rows
@@ -209,6 +195,4 @@ class PerSampleRowProduct(torch.autograd.Function):
 
 def _reference(x1, w, y, cg, plan: RowPlan, mixing: Mixing):
     """The group's output with autograd ops, in the kernels' layout."""
-    x1_blocks = [x1[:, s:s + d1 * U] for s, d1, U, _ in mixing.blocks]
-    rows = per_sample_rows(x1_blocks, mixing.weight_views(w), mixing, x1.shape[0])
-    return row_reference(y, cg, plan, rows)
+    return row_reference(y, cg, plan, per_sample_rows(x1, w, mixing))

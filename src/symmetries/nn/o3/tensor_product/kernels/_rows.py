@@ -9,9 +9,10 @@ contraction with the second input through the 3j symbols,
     z_{b, w, k} = \sum_{r} a_{b k r} X_{b r w}, \qquad a_{b k r} = \sum_j C_{j k r}\, y_{b j},
 
 which this module runs as loops generated for the group's nonzero terms (as
-:mod:`._o3_tp_generated` does for channel-wise plans): per sample, one vectorized loop over
-the channels ``w`` writes the output straight into the irreps layout. It replaces
-``(K, D) @ (D, M)`` products per sample, which are too small for a GEMM library to run fast.
+:mod:`~symmetries.nn.o3.tensor_product.kernels._generated` does for channel-wise plans): per
+sample, one vectorized loop over the channels ``w`` writes the output straight into the
+irreps layout. It replaces ``(K, D) @ (D, M)`` products per sample, which are too small for a
+GEMM library to run fast.
 The batch goes in chunks, so that the rows stay in cache between the GEMMs and the loops,
 and the backward pass makes them again rather than keeping them. It gives
 :math:`\partial X_{b r w} = \sum_k a_{b k r} \partial z_{b w k}` and
@@ -29,8 +30,9 @@ import numpy as np
 import torch
 
 from symmetries._internal.compiled import SourceWriter, compiled_module, ranges, run
-from symmetries.nn.o3.tensor_product.kernels._generated import (coefficients, output_statements, second_input_reductions,
-                               store_second_input_gradient, sum_of, term_pairs, transpose_statements)
+from symmetries.nn.o3.tensor_product.kernels._generated import (coefficients, output_statements,
+                                                                second_input_reductions, store_second_input_gradient,
+                                                                sum_of, term_pairs, transpose_statements)
 
 
 class RowPlan(NamedTuple):
@@ -50,6 +52,31 @@ def row_plan(cg: torch.Tensor, mul: int, blocks, out_dims) -> RowPlan:
         o0, k0 = o0 + mul * d3, k0 + d3
     terms = tuple((j, k, r, float(C[j, k, r])) for j, k, r in torch.nonzero(C).tolist())
     return RowPlan(mul, tuple(blocks), tuple(outs), terms)
+
+
+class Mixing(NamedTuple):
+    """Where a group's rows come from: per input-1 block ``(start, d_1, U, paths)``, with the
+    block's first element in ``x1``, its irrep's dimension and multiplicity, and per path
+    ``(instruction, first weight, V)`` (the path's weights are ``(U, V, M)`` from there);
+    ``sizes`` holds every instruction's number of weights."""
+    blocks: tuple
+    sizes: tuple
+
+    def weight_views(self, w: torch.Tensor):
+        """Per block, the views ``([B,] U V M)`` of ``w`` ``([B,] numel)`` of its paths (one split:
+        its backward writes the weights' gradient once)."""
+        pieces = w.split(self.sizes, dim=-1)
+        return [[pieces[i] for i, _, _ in paths] for _, _, _, paths in self.blocks]
+
+    def shared_operands(self, x1: torch.Tensor, w: torch.Tensor):
+        """For shared weights ``w (numel,)``, per input block: the block transposed to
+        ``(B d_1, U)``, its paths' weights side by side ``(U, N)``, and ``d_1``."""
+        B, xts, Ws, dims = x1.shape[0], [], [], []
+        for (start, d1, U, _), ws in zip(self.blocks, self.weight_views(w)):
+            xts.append(x1[:, start:start + U * d1].view(B, U, d1).transpose(1, 2).reshape(B * d1, U))
+            Ws.append(torch.cat([v.view(U, -1) for v in ws], 1) if len(ws) > 1 else ws[0].view(U, -1))
+            dims.append(d1)
+        return xts, Ws, tuple(dims)
 
 
 def _rows(plan: RowPlan):
@@ -116,8 +143,9 @@ def row_kernels(plan: RowPlan):
 def row_reference(y, cg, plan: RowPlan, Xs):
     """The same product with autograd ops (for second derivatives), in the same layout."""
     B, M = y.shape[0], plan.mul
-    X = torch.cat([x.view(B, -1, M) for x in Xs], 1)  # (B, rows, M)
-    Z = torch.bmm((y @ cg.to(y.dtype)).view(B, -1, X.shape[1]), X)  # (B, K, M)
+    X = torch.cat([x.view(B, x.shape[1] // M, M) for x in Xs], 1)  # (B, rows, M)
+    A = y @ cg.to(y.dtype)
+    Z = torch.bmm(A.view(B, A.shape[1] // X.shape[1], X.shape[1]), X)  # (B, K, M)
     return torch.cat([Z[:, k0:k0 + d3].transpose(1, 2).reshape(B, M * d3) for _, d3, k0 in plan.outs], 1)
 
 

@@ -1,7 +1,7 @@
 r"""The channel-wise (``uvu``) tensor product on CUDA as generated Triton kernels (optional).
 
-For a plan's 3j terms :math:`(j, k, r, C)` (see :mod:`._o3_tp_terms`) the forward kernel is
-written out term by term, every index a constant:
+For a plan's 3j terms :math:`(j, k, r, C)` (see :mod:`~symmetries.nn.o3.tensor_product.kernels._terms`)
+the forward kernel is written out term by term, every index a constant:
 
 .. math::
 
@@ -134,8 +134,6 @@ def _coefficients(plan: ChannelwisePlan, dtype: torch.dtype, device: torch.devic
 class TritonChannelwiseProduct(torch.autograd.Function):
     """``(x1 (E, d1), w (E, n) or (n,), y (E, d2), cg (d2, n_cols))`` -> ``(E, sum_o U * d3)``: the
     plan's output blocks side by side, each in the irreps layout ``(U, d3)``. CUDA tensors."""
-
-    irreps_layout = True  # the output is in the irreps layout, blocks side by side
 
     @staticmethod
     def forward(ctx, x1, w, y, cg, plan: ChannelwisePlan):
