@@ -1,6 +1,6 @@
 """CPU speed of symmetries' O(3) tensor products against e3nn 0.6, side by side in one process.
 
-Cases (issue 3):
+Cases:
   channel-wise  32x0e+32x1o+32x2e (x) 0e+1o+2e -> same, 11 'uvu' paths, per-sample weights
   fully connected  the same irreps, all 'uvw' paths, shared weights
   fully connected  the same, per-sample weights (a point convolution's, 184 MB at batch 4096)
@@ -77,43 +77,39 @@ def interleaved_best(fns, repeats):
     return [1e3 * min(t) for t in interleaved_times(fns, repeats, CLOCK)]
 
 
-def our_flops(tp, batch):
-    """FLOPs of our forward: for the compiled channel-wise loops, per channel, one multiply per
-    row (x * w) and, in the loops generated for large batches, one multiply-add per nonzero
-    (output component, row) pair, or in the table-driven loops three per 3j term (c * y * X,
+def our_flops(tp, inputs):
+    """FLOPs of our forward on ``inputs``, per group of paths and the kernel that runs it
+    (``tp.kernels_for``): for the compiled channel-wise loops, per channel, one multiply per row
+    (x * w) and, in the loops generated for large batches, one multiply-add per nonzero (output
+    component, row) pair, or in the table-driven loops three per 3j term (c * y * X,
     accumulated); for 'uvw' groups the weight GEMMs, then in the generated loops one
     multiply-add per nonzero pair; otherwise 2 x the multiply-adds of y @ C, the batched
     products and the weights."""
-    from symmetries._internal.compiled import available
     from symmetries.nn.o3.tensor_product.kernels._generated import worth_generating
     from symmetries.nn.o3.tensor_product.kernels._terms import term_tables
 
-    total = 0
-    probe = torch.zeros(1, dtype=torch.float32)
-    for gi, g in enumerate(tp._groups):
-        plan = tp._plans.get(gi)
-        cg = getattr(tp, f"_cg{gi}")
-        if plan is not None and available(probe):
+    batch, total = inputs[0].shape[0], 0
+    for gi, (g, (kind, kernel)) in enumerate(zip(tp._groups, tp.kernels_for(*inputs))):
+        plan, cols = g.plan[0], getattr(tp, f"_cg{gi}").shape[1]
+        if kind == "channelwise" and kernel == "numba":
             tables = term_tables(plan)
             pairs = len({(k, r) for _, k, r in zip(*tables[4:7])})
             per_channel = 2 * pairs if worth_generating(len(plan.terms), batch) else 3 * len(tables[4])
             total += batch * plan.mul * (len(tables[2]) + per_channel)
             continue
-        weights = sum(2 * batch * tp.irreps_in1[blk].ir.dim * getattr(tp, f"_widx{gi}_{blk}").numel()
-                      for blk in g.blocks1) if g.mode == "uvw" else 0
-        rows = tp._row_plans.get(gi)
-        if rows and available(probe) and worth_generating(len(rows.terms), batch):
-            # the weight GEMMs, then one multiply-add per nonzero (k, r) pair
-            total += weights + 2 * batch * g.mul * len({(k, r) for _, k, r, _ in rows.terms})
-            continue
-        cols = cg.shape[1]
-        total += 2 * batch * tp.irreps_in2.dim * cols  # A = y @ C
-        if plan is not None:  # one multiply-add per nonzero 3j entry (CPU kernel), weights x input
-            total += 2 * batch * plan.mul * (sum(len(p) for p in plan.pairs) + plan.rows)
-        elif g.mode == "uvu":
-            total += 2 * batch * g.mul * g.contraction * (g.width + 1)
-        else:
-            total += 2 * batch * g.mul * g.contraction * g.width + weights
+        if kind == "channelwise":  # A = y @ C, one multiply-add per nonzero 3j entry, weights x input
+            total += 2 * batch * (tp.irreps_in2.dim * cols + plan.mul * (sum(len(p) for p in plan.pairs) + plan.rows))
+        elif kind == "uvu":
+            rows, width = plan.rows, sum(plan.outs)
+            total += 2 * batch * tp.irreps_in2.dim * cols + 2 * batch * plan.mul * rows * (width + 1)
+        else:  # the weight GEMMs, then the 3j contraction
+            mixing = g.plan[1]
+            total += sum(2 * batch * d1 * sum(mixing.sizes[i] for i, _, _ in paths) for _, d1, _, paths in mixing.blocks)
+            if kernel == "numba":  # one multiply-add per nonzero (k, r) pair
+                total += 2 * batch * plan.mul * len({(k, r) for _, k, r, _ in plan.terms})
+            else:
+                width = sum(d3 for _, d3, _ in plan.outs)
+                total += 2 * batch * tp.irreps_in2.dim * cols + 2 * batch * plan.mul * sum(plan.blocks) * width
     return total
 
 
@@ -177,7 +173,7 @@ def main():
         times = interleaved_best(fns, repeats)
         f_ours, fb_ours = times[:2]
         row = {"case": name, "batch": batch, "ours_fwd_ms": f_ours, "ours_fwdbwd_ms": fb_ours}
-        flops = our_flops(ours, batch)
+        flops = our_flops(ours, inputs)
         row["ours_fwd_gflops"] = flops / 1e9
         row["ours_fwd_gflop_per_s"] = flops / (f_ours * 1e-3) / 1e9
         row["ours_fwdbwd_gflop_per_s"] = 3 * flops / (fb_ours * 1e-3) / 1e9

@@ -1,10 +1,11 @@
 """GPU speed and correctness of the channel-wise O(3) tensor product (MACE-like sizes).
 
     128x0e+128x1o+128x2e (x) sh(l<=3) -> every path to l<=3 ('uvu', 24 paths), per-edge
-    weights, 50k edges, float32: forward and forward+backward of the default eager path (the
-    generated Triton kernels) and of the PyTorch batched-product kernel (what runs without
-    Triton), optionally torch.compile, side by side with e3nn 0.6 (eager) when it is
-    importable; plus an O(3) equivariance check on the device and the difference to e3nn.
+    weights, 50k edges, float32: forward and forward+backward of the default eager path
+    (kernel='auto': the generated Triton kernels) and of kernel='torch' (the batched-product
+    kernel, what runs without Triton), optionally torch.compile, side by side with e3nn 0.6
+    (eager) when it is importable; plus an O(3) equivariance check on the device and the
+    difference to e3nn.
 
     PYTHONPATH=src python benchmarks/gpu_tensor_product.py            # CUDA, < 3 minutes
     PYTHONPATH=src python benchmarks/gpu_tensor_product.py --quick    # CPU smoke test
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import time
+from functools import partial
 
 import torch
 
@@ -154,14 +156,9 @@ def main():
     fwd_and_fwdbwd(ours, (x1, x2, w), run, 1)  # builds the kernels (Triton compiles at first launch)
     first_call_s = time.perf_counter() - t0
     rows["symmetries eager"] = fwd_and_fwdbwd(ours, (x1, x2, w), run, repeats)
-    import symmetries.nn.o3.tensor_product._weighted as tp_module
-
-    default_kernel = tp_module._channelwise_kernel(x1).__name__
-    if default_kernel != "ChannelwiseProduct":  # also time the PyTorch fallback
-        chosen = tp_module._channelwise_kernel
-        tp_module._channelwise_kernel = lambda x: tp_module.ChannelwiseProduct
-        rows["symmetries PyTorch kernel"] = fwd_and_fwdbwd(ours, (x1, x2, w), run, repeats)
-        tp_module._channelwise_kernel = chosen
+    ((_, default_kernel),) = ours.kernels_for(x1, x2, w)  # what kernel='auto' runs here
+    if default_kernel != "torch":  # also time the PyTorch kernel
+        rows["symmetries PyTorch kernel"] = fwd_and_fwdbwd(partial(ours, kernel="torch"), (x1, x2, w), run, repeats)
     if do_compile:
         compiled = torch.compile(ours)
         t0 = time.perf_counter()

@@ -1,6 +1,8 @@
 """CUDA: every domain's representative module gives the CPU's answer on the GPU and stays
 equivariant there, in float64 and float32. Skipped where no GPU is present."""
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -113,14 +115,12 @@ def test_study_run_on_cuda(tmp_path):
     assert eq["equivariance_max_rel"] < 1e-4 and eq["device"].startswith("cuda")
 
 
-@pytest.mark.parametrize("kernel", ["triton", "batched"])
+@pytest.mark.parametrize("kernel", ["triton", "torch"])
 @pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype, monkeypatch):
-    """The generated Triton kernels and the batched-product fallback give the CPU's values and
-    gradients on the GPU (message-passing layout: per-edge weights, sh(l<=3))."""
-    import symmetries.nn.o3.tensor_product._weighted as module
-
+def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype):
+    """The generated Triton kernels and the PyTorch batched-product kernel give the CPU's values
+    and gradients on the GPU (message-passing layout: per-edge weights, sh(l<=3))."""
     if kernel == "triton":
         pytest.importorskip("triton")
     irreps = sym.o3.Irreps("8x0e + 8x1o + 8x2e")
@@ -139,18 +139,29 @@ def test_channelwise_tensor_product_kernels_cuda(kernel, shared, dtype, monkeypa
     w = torch.randn(*(() if shared else (n,)), tp.weight_numel, generator=gen, dtype=dtype)
     results = []
     for device in ("cpu", "cuda"):
-        if device == "cuda":
-            if kernel == "triton":
-                from symmetries.nn.o3.tensor_product.kernels._triton import TritonChannelwiseProduct as cls
-            else:
-                cls = module.ChannelwiseProduct
-            monkeypatch.setattr(module, "_channelwise_kernel", lambda x: cls)
         leaves = [t.to(device).requires_grad_() for t in (x1, x2, w)]
-        y = tp.to(device)(*leaves)
+        on_device = "auto" if device == "cpu" else kernel
+        assert tp.to(device).kernels_for(*leaves, kernel=on_device)[0][0] == "channelwise"
+        y = tp(*leaves, kernel=on_device)
         results.append([y] + list(torch.autograd.grad(y.pow(2).sum(), leaves)))
     tol = 1e-10 if dtype == torch.float64 else 1e-4
     for cpu, gpu in zip(*results):
         assert (gpu.cpu() - cpu).abs().max() <= tol * max(1.0, float(cpu.abs().max()))
+
+
+def test_tensor_product_kernel_choice_cuda():
+    """On CUDA, kernel='auto' runs Triton (where installed) for channel-wise paths and PyTorch
+    for fully connected ones; numba, a CPU kernel, raises there."""
+    ins = [(0, 0, 0, "uvu"), (0, 1, 1, "uvu"), (1, 0, 1, "uvu"), (1, 1, 0, "uvu")]
+    tp = sym.nn.TensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o", ins, shared_weights=False).cuda()
+    fc = sym.nn.FullyConnectedTensorProduct("2x0e+2x1o", "0e+1o", "2x0e+2x1o").cuda()
+    x1, x2 = torch.randn(4, 8, device="cuda"), torch.randn(4, 4, device="cuda")
+    w = torch.randn(4, tp.weight_numel, device="cuda")
+    expected = "triton" if importlib.util.find_spec("triton") is not None else "torch"
+    assert tp.kernels_for(x1, x2, w) == [("channelwise", expected)]
+    assert fc.kernels_for(x1, x2) == [("uvw", "torch")]
+    with pytest.raises(RuntimeError, match="kernel='numba' cannot run here: .* the input is on cuda"):
+        tp(x1, x2, w, kernel="numba")
 
 
 def test_channelwise_tensor_product_second_derivative_cuda():
