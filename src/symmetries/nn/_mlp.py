@@ -6,7 +6,21 @@ from torch import nn
 
 
 def mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False) -> nn.Sequential:
-    """``Linear -> act -> ... -> Linear`` (with a final ``act`` when ``last_act``)."""
+    """The plain multilayer perceptron ``Linear -> act -> ... -> Linear``.
+
+    Args:
+        sizes: the widths ``[in, hidden..., out]``, one ``nn.Linear`` per consecutive pair.
+        act: the activation class, instantiated after every linear layer but the last
+            (default: ``nn.SiLU``).
+        last_act: also after the last (default: ``False``).
+
+    Returns:
+        The ``nn.Sequential``.
+
+    Shapes:
+        - **input:** ``(..., sizes[0])``
+        - **output:** ``(..., sizes[-1])``
+    """
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))

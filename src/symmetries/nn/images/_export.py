@@ -21,10 +21,18 @@ def _is_ours(module: nn.Module) -> bool:
 
 def export(model: nn.Module) -> nn.Module:
     """A copy of ``model`` (eval mode) with every ``symmetries`` layer replaced by plain
-    ``torch.nn`` modules. Containers (``nn.Sequential``, your own modules) are kept and
-    their children exported; the original model is not changed.
+    ``torch.nn`` modules, computing the same outputs in eval mode. Containers
+    (``nn.Sequential``, your own modules) are kept and their children exported; the
+    original model is not changed.
 
-    Raises ``TypeError`` for a ``symmetries`` module that has no ``export()``.
+    Args:
+        model: the model.
+
+    Returns:
+        The exported copy, in eval mode.
+
+    Raises:
+        TypeError: for a ``symmetries`` module that has no ``export()``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"export takes an nn.Module, got {type(model).__name__}")

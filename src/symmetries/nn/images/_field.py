@@ -22,10 +22,22 @@ from symmetries.reps import PermutationRep, Rep, SumRep, regular, trivial
 
 
 class FieldType:
-    """A stack of fields over a planar point group; see the module docstring.
+    r"""A stack of fields over a planar point group: field ``i`` occupies ``reps[i].dim``
+    consecutive channels and transforms by ``reps[i]``,
+
+    .. math::
+        (g \cdot f)(x) = \rho(g)\, f(g^{-1} x), \qquad \rho = \bigoplus_i \rho_i.
 
     Build with ``FieldType(G, [rep, rep, ...])`` or the shortcuts :meth:`trivial`,
     :meth:`regular`, :meth:`irreps`, and concatenate with ``+``. ``size`` is the channel count.
+
+    Args:
+        group: ``Cyclic``, ``Dihedral``, ``SO2`` or ``O2``.
+        reps: one rep or a non-empty list of reps of ``group``, one per field; not direct
+            sums (pass their summands as separate fields).
+
+    Shapes:
+        - **feature maps:** ``(B, size, H, W)``
     """
 
     def __init__(self, group: Group, reps):
@@ -156,13 +168,22 @@ def _name(r: Rep) -> str:
 
 
 def quotient(group: Group, subgroup: Group) -> Rep:
-    r"""The quotient (permutation) rep of ``group`` on the cosets :math:`G/H`.
+    r"""The quotient (permutation) rep of ``group`` on the cosets :math:`G/H`,
+    :math:`\rho(g)\, e_{aH} = e_{gaH}`.
 
     ``group = Cyclic(N)``, ``subgroup = Cyclic(M)`` (rotations by multiples of
     :math:`2\pi/M`, ``M`` divides ``N``): ``N/M`` channels, cyclically shifted.
     ``group = Dihedral(N)``: ``subgroup = Cyclic(M)`` gives ``2N/M`` channels (cosets
     :math:`r^k f^t C_M`), ``subgroup = Dihedral(M)`` (with the flip) gives ``N/M``.
     ``D_N / C_N`` is the 2-channel "sign of the reflection" field.
+
+    Args:
+        group: ``Cyclic(N)`` or ``Dihedral(N)``.
+        subgroup: ``Cyclic(M)`` or (for a dihedral group) ``Dihedral(M)``, ``M`` dividing
+            ``N``; other pairs raise ``ValueError``.
+
+    Returns:
+        A :class:`~symmetries.reps.PermutationRep` named ``"quotient/<subgroup>"``.
     """
     N = getattr(group, "n", None)
     M = getattr(subgroup, "n", None)

@@ -54,9 +54,20 @@ def membership(ftype: FieldType) -> torch.Tensor:
 
 
 class PointwiseNonlinearity2d(nn.Module):
-    r"""An activation applied to every channel: for trivial, regular and quotient fields,
-    whose reps permute channels. ``fn``: a name (``"relu"``, ``"elu"``, ...) or an
-    ``nn.Module``. Shapes ``(B, C, H, W) -> (B, C, H, W)``; exports to the activation itself."""
+    r"""An activation applied to every channel, :math:`y_c = \sigma(x_c)`: equivariant for
+    trivial, regular and quotient fields, whose reps permute channels. Exports to the
+    activation itself.
+
+    Args:
+        in_type: the field type of input and output; every field must act by
+            permutations (else ``ValueError``).
+        fn: a name (``"relu"`` (default), ``"elu"``, ``"gelu"``, ``"silu"``, ``"tanh"``,
+            ``"sigmoid"``, ``"leaky_relu"``, ``"softplus"``) or an ``nn.Module``.
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, in_type.size, H, W)``
+    """
 
     def __init__(self, in_type: FieldType, fn="relu"):
         super().__init__()
@@ -78,10 +89,27 @@ class PointwiseNonlinearity2d(nn.Module):
 
 
 class NormNonlinearity2d(nn.Module):
-    r"""Per field :math:`f \mapsto f\, \sigma(|f| + b) / |f|` (``"relu"``), or
-    :math:`f\, \mathrm{sigmoid}(|f| + b)` (``"sigmoid"``), or :math:`f\, |f| / (1 + |f|^2)`
-    (``"squash"``, no bias). One learned bias per field (initialised to 0). Any orthogonal
-    field rep: the norm is invariant. Shapes ``(B, C, H, W) -> (B, C, H, W)``."""
+    r"""Norm nonlinearity, per field :math:`f`:
+
+    .. math::
+        f \mapsto f\, \frac{\mathrm{relu}(|f| + b)}{|f|}\ (\texttt{"relu"}), \quad
+        f\, \mathrm{sigmoid}(|f| + b)\ (\texttt{"sigmoid"}), \quad
+        f\, \frac{|f|}{1 + |f|^2}\ (\texttt{"squash"}),
+
+    with :math:`|f| = \sqrt{\sum_c f_c^2 + \epsilon^2}`. Any orthogonal field rep: the norm
+    is invariant. Exports to a ``torch.fx.GraphModule``.
+
+    Args:
+        in_type: the field type of input and output.
+        fn: ``"relu"`` (default), ``"sigmoid"`` or ``"squash"``.
+        bias: learn :math:`b`, one per field, initialised to 0 (default: ``True``; never for
+            ``"squash"``).
+        eps: :math:`\epsilon` (default: 1e-6).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, in_type.size, H, W)``
+    """
 
     def __init__(self, in_type: FieldType, fn: str = "relu", bias: bool = True, eps: float = 1e-6):
         super().__init__()
@@ -116,10 +144,24 @@ class NormNonlinearity2d(nn.Module):
 
 
 class GatedNonlinearity2d(nn.Module):
-    r"""Gated nonlinearity: ``in_type = gated + n_gated scalar gates`` (gates last);
-    output ``gated``, each field multiplied by the sigmoid of its gate:
-    :math:`f_i \mapsto f_i\, \mathrm{sigmoid}(s_i)`. Equivariant for any field reps since
-    the gates are invariant. ``(B, gated.size + len(gated), H, W) -> (B, gated.size, H, W)``."""
+    r"""Gated nonlinearity (Weiler et al. 2018): ``in_type = gated + n_gated scalar gates``
+    (gates last); output ``gated``, each field multiplied by the activation of its gate,
+
+    .. math::
+        f_i \mapsto f_i\, \mathrm{sigmoid}(s_i).
+
+    Equivariant for any field reps since the gates are invariant. Exports to a
+    ``torch.fx.GraphModule``.
+
+    Args:
+        gated: the field type of the gated fields and of the output.
+        gate_fn: the gate activation, a name or an ``nn.Module`` as in
+            :class:`PointwiseNonlinearity2d` (default: ``"sigmoid"``).
+
+    Shapes:
+        - **input:** ``(B, gated.size + len(gated), H, W)``
+        - **output:** ``(B, gated.size, H, W)``
+    """
 
     def __init__(self, gated: FieldType, gate_fn="sigmoid"):
         super().__init__()

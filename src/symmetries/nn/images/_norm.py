@@ -38,14 +38,33 @@ def _invariant_directions(ftype: FieldType) -> torch.Tensor:
 
 
 class FieldBatchNorm2d(nn.Module):
-    r"""Equivariant batch norm over fields (see the module docstring).
+    r"""Equivariant batch norm over fields: per field :math:`f` (of rep :math:`\rho`,
+    dimension ``d``) with :math:`P` the orthogonal projector onto the invariant vectors of
+    :math:`\rho`,
 
-    ``(B, C, H, W) -> (B, C, H, W)``. Buffers ``running_mean`` ``(K,)`` (coefficients of
-    the invariant directions: one per regular, quotient or trivial field, none for a
-    non-trivial irrep) and ``running_var`` ``(n_fields,)``; parameters ``weight``
-    ``(n_fields,)`` and ``bias`` ``(K,)``. ``momentum`` as in ``torch.nn.BatchNorm2d``. When
-    every field is a regular/quotient/trivial field of one size, it runs as one fused
+    .. math::
+        \hat f = \frac{f - P\,\mathbb{E}[f]}{\sqrt{\mathbb{E}|f - P\,\mathbb{E}[f]|^2 / d
+        + \epsilon}}\, \gamma + P\beta,
+
+    the expectation over the batch and the pixels (running statistics in eval mode, where
+    it is a per-channel affine map, exported as ``torch.nn.BatchNorm2d``).
+
+    Buffers ``running_mean`` ``(K,)`` (coefficients of the invariant directions: one per
+    regular, quotient or trivial field, none for a non-trivial irrep) and ``running_var``
+    ``(n_fields,)``; parameters ``weight`` ``(n_fields,)`` and ``bias`` ``(K,)``. When every
+    field is a regular/quotient/trivial field of one size, it runs as one fused
     ``batch_norm`` over the fields (escnn's ``InnerBatchNorm``).
+
+    Args:
+        in_type: the field type of input and output.
+        eps: :math:`\epsilon` (default: 1e-5).
+        momentum: as in ``torch.nn.BatchNorm2d`` (default: 0.1).
+        affine: learn :math:`\gamma` (initialised to one) and :math:`\beta` (to zero)
+            (default: ``True``).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, in_type.size, H, W)``
     """
 
     def __init__(self, in_type: FieldType, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):

@@ -22,11 +22,18 @@ from symmetries.nn.images._nonlinear import acts_by_permutations
 
 
 class GroupPool2d(nn.Module):
-    r"""Pool every field to one invariant channel: ``(B, C, H, W) -> (B, n_fields, H, W)``.
+    r"""Pool every field to one invariant channel: the max or mean over the channels of a
+    permutation field (trivial, regular, quotient), the norm :math:`|f|` of any other field
+    (irreps). ``out_type`` is ``n_fields`` trivial fields. Exports to a
+    ``torch.fx.GraphModule``.
 
-    ``mode="max"`` or ``"mean"`` over the channels of permutation fields (trivial, regular,
-    quotient); fields of other reps (irreps) always give their norm. ``out_type`` is
-    ``n_fields`` trivial fields.
+    Args:
+        in_type: the field type of the input.
+        mode: ``"max"`` (default) or ``"mean"``, for the permutation fields.
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, len(in_type), H, W)``
     """
 
     def __init__(self, in_type: FieldType, mode: str = "max"):
@@ -83,11 +90,25 @@ def gaussian_taps(sigma: float) -> torch.Tensor:
 
 
 class AntialiasedPool2d(nn.Module):
-    r"""Anti-aliased subsampling: depthwise Gaussian blur (``sigma``, default
-    ``0.6 * stride``), then keep every ``stride``-th pixel. Linear and channel-wise, so it
-    acts on any field type. ``(B, C, H, W) -> (B, C, (H - 1) // stride + 1, ...)``: odd ``H``
-    keeps the grid centred and 90-degree rotations exact. Exports to a fixed depthwise
-    ``torch.nn.Conv2d``."""
+    r"""Anti-aliased subsampling (Zhang 2019): depthwise Gaussian blur, then keep every
+    ``stride``-th pixel,
+
+    .. math::
+        y(p) = \sum_q G_\sigma(q)\, x(s p + q), \qquad G_\sigma(q) \propto e^{-|q|^2 / 2\sigma^2},
+        \quad |q_i| \le \lceil 2\sigma \rceil.
+
+    Linear and channel-wise, so it acts on any field type; odd ``H`` keeps the grid centred
+    and 90-degree rotations exact. Exports to a fixed depthwise ``torch.nn.Conv2d``.
+
+    Args:
+        in_type: the field type of input and output.
+        stride: :math:`s` (default: 2).
+        sigma: :math:`\sigma` in pixels (default: ``0.6 * stride``).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``, zero-padded
+        - **output:** ``(B, in_type.size, (H - 1) // stride + 1, (W - 1) // stride + 1)``
+    """
 
     def __init__(self, in_type: FieldType, stride: int = 2, sigma: float | None = None):
         super().__init__()
@@ -118,7 +139,19 @@ class AntialiasedPool2d(nn.Module):
 
 class PointwiseMaxPool2d(nn.Module):
     r"""Channel-wise max pooling with a centred odd window, for permutation fields
-    (``torch.nn.MaxPool2d(kernel_size, stride, padding=(kernel_size - 1) // 2)``)."""
+    (``torch.nn.MaxPool2d(kernel_size, stride, padding=(kernel_size - 1) // 2)``, which it
+    exports to).
+
+    Args:
+        in_type: the field type of input and output; every field must act by
+            permutations (else ``ValueError``).
+        kernel_size: the window, odd (default: 3).
+        stride: the stride (default: 2).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, in_type.size, (H - 1) // stride + 1, (W - 1) // stride + 1)``
+    """
 
     def __init__(self, in_type: FieldType, kernel_size: int = 3, stride: int = 2):
         super().__init__()

@@ -20,11 +20,22 @@ def gated(rep: Rep) -> Rep:
 
 
 class GatedNonlinearity(nn.Module):
-    r"""Equivariant nonlinearity on ``gated(rep)`` inputs, returning ``rep``.
+    r"""Equivariant nonlinearity on ``gated(rep)`` inputs (``rep`` followed by one trivial
+    gate scalar per non-trivial summand), returning ``rep``:
 
-    Trivial summands: :math:`\mathrm{swish}(x)`; every other summand :math:`x_i` is scaled by
-    :math:`\sigma(s_i)` with its own invariant gate scalar :math:`s_i`. Shapes:
-    ``(..., gated(rep).dim) -> (..., rep.dim)``.
+    .. math::
+        y_i = \begin{cases} \mathrm{swish}(x_i) & \text{trivial summand} \\
+        \sigma(s_i)\, x_i & \text{otherwise,} \end{cases}
+
+    with :math:`s_i` the summand's own invariant gate scalar.
+
+    Args:
+        rep: the output rep.
+
+    Shapes:
+        - **input:** ``(..., rep.dim + n_gates)``, ``n_gates`` the non-trivial summands of
+          ``rep``
+        - **output:** ``(..., rep.dim)``
     """
 
     def __init__(self, rep: Rep):
@@ -61,8 +72,19 @@ class EquivariantBilinear(nn.Module):
     :class:`EquivariantLinear` maps them to ``rep_out``:
     :math:`y_C^c = \sum_{u,k} w^{c}_{uk} P_k (x_A^u \otimes x_B^u)` over the equivariant maps
     :math:`P_k: A \otimes B \to C`. This makes invariants (e.g. :math:`x\cdot y`) and higher
-    tensors from lower ones, which linear maps and gates alone cannot. Blocks with more
-    than ``max_block`` unknowns are skipped. Shapes ``(..., rep_in.dim) -> (..., rep_out.dim)``.
+    tensors from lower ones, which linear maps and gates alone cannot. No bias.
+
+    Args:
+        rep_in: the input rep.
+        rep_out: the output rep, of the same group.
+        max_channels: at most this many products per pair of summand types (default: 16).
+        max_block: pairs of summands :math:`A \otimes B \to C` with more than this many
+            unknowns, :math:`d_A d_B d_C`, are left out (their block stays zero)
+            (default: 1024).
+
+    Shapes:
+        - **input:** ``(..., rep_in.dim)``
+        - **output:** ``(..., rep_out.dim)``
     """
 
     def __init__(self, rep_in: Rep, rep_out: Rep, max_channels: int = 16, max_block: int = BILINEAR_LIMIT):
@@ -108,12 +130,27 @@ def uniform_hidden(group, channels: int, max_rank: int = 2) -> Rep:
 
 
 class EMLP(nn.Module):
-    r"""Equivariant multilayer perceptron: ``depth`` blocks of
-    :math:`x \mapsto \mathrm{gate}(L x + \mathrm{Bilinear}(L x))` then a final linear map.
+    r"""Equivariant multilayer perceptron (Finzi, Welling & Wilson 2021): ``depth`` blocks of
 
-    ``hidden`` is a Rep, or an int number of channels split evenly over :math:`V^{\otimes 0..2}`
-    (``uniform_hidden``). Works for any group and reps the basis solver handles.
-    Shapes: ``(..., rep_in.dim) -> (..., rep_out.dim)``.
+    .. math::
+        x \mapsto \mathrm{gate}\big(L x + 0.1\, \mathrm{Bilinear}(L x)\big)
+
+    (:class:`EquivariantLinear` :math:`L` into ``hidden`` plus its gate scalars,
+    :class:`EquivariantBilinear`, :class:`GatedNonlinearity`), then a final linear map to
+    ``rep_out``. Works for any group and reps the basis solver handles.
+
+    Args:
+        rep_in: the input rep.
+        rep_out: the output rep, of the same group.
+        hidden: the rep of every hidden layer, or an int number of channels split evenly
+            over :math:`V^{\otimes 0..R}`, :math:`V` the standard rep (``uniform_hidden``,
+            at least one copy of each) (default: 128).
+        depth: the number of blocks (default: 3).
+        max_rank: :math:`R` for an int ``hidden`` (default: 2).
+
+    Shapes:
+        - **input:** ``(..., rep_in.dim)``
+        - **output:** ``(..., rep_out.dim)``
     """
 
     def __init__(self, rep_in: Rep, rep_out: Rep, hidden: int | Rep = 128, depth: int = 3, max_rank: int = 2):

@@ -6,7 +6,17 @@ import torch
 
 
 def check_irreps_input(irreps, x, name: str = "input") -> None:
-    """Raise a clear error unless ``x`` is a float tensor ``(..., irreps.dim)``."""
+    """Raise a clear error unless ``x`` is a float tensor ``(..., irreps.dim)``.
+
+    Args:
+        irreps: the :class:`~symmetries.o3.Irreps` that ``x`` should carry.
+        x: the tensor to check.
+        name: what ``x`` is, for the message (default: ``"input"``).
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or not floating point.
+        ValueError: its last dimension is not ``irreps.dim``.
+    """
     if not torch.is_tensor(x):
         raise TypeError(f"{name} must be a tensor (..., {irreps.dim}) for irreps {irreps}, got {type(x).__name__}")
     if x.dim() == 0 or x.shape[-1] != irreps.dim:

@@ -32,7 +32,20 @@ def _second_moment(act) -> float:
 
 
 class Normalize2Mom(nn.Module):
-    r""":math:`x \mapsto c\, f(x)` with :math:`c = E_{z \sim N(0,1)}[f(z)^2]^{-1/2}` (Gauss-Hermite quadrature)."""
+    r"""An activation rescaled to unit second moment on N(0, 1) inputs,
+
+    .. math::
+        x \mapsto c\, f(x), \qquad c = E_{z \sim N(0,1)}[f(z)^2]^{-1/2},
+
+    :math:`c` computed once by Gauss-Hermite quadrature.
+
+    Args:
+        act: the elementwise function :math:`f` (``ValueError`` if it is zero on N(0, 1)).
+
+    Shapes:
+        - **input:** any
+        - **output:** same as the input
+    """
 
     def __init__(self, act):
         super().__init__()
@@ -81,14 +94,29 @@ def _acts(acts, irreps, name):
 
 
 class Gate(nn.Module):
-    r"""Gated nonlinearity ``(..., (scalars + gates + gated).dim) -> (..., irreps_out.dim)``.
+    r"""Gated nonlinearity (Weiler et al. 2018; e3nn's ``nn.Gate``) on the input
+    ``scalars + gates + gated``,
+
+    .. math::
+        y = \big[\sigma_s(s),\; \sigma_g(g_1)\, x_1, \dots, \sigma_g(g_n)\, x_n\big],
+
+    one gate scalar per gated irrep. Activations are rescaled to unit second moment on
+    N(0, 1) inputs (:class:`Normalize2Mom`); an odd scalar (``0o``) may only go through an
+    odd or even function, which makes the output odd or even (and a gated irrep's parity
+    times its gate's). Activations are a callable for all blocks or one per block
+    (``None`` = identity).
 
     Args:
-        irreps_scalars, act_scalars: scalars passed through their activations.
-        irreps_gates, act_gates: one scalar per gated irrep (``irreps_gates.num_irreps ==
+        irreps_scalars: scalars passed through their activations.
+        act_scalars: the activations :math:`\sigma_s` of the scalars.
+        irreps_gates: one scalar per gated irrep (``irreps_gates.num_irreps ==
             irreps_gated.num_irreps``).
+        act_gates: the activations :math:`\sigma_g` of the gates.
         irreps_gated: irreps multiplied by their gate.
-    Activations are a callable for all blocks or one per block (``None`` = identity).
+
+    Shapes:
+        - **input:** ``(..., irreps_in.dim)``, ``irreps_in = scalars + gates + gated``
+        - **output:** ``(..., irreps_out.dim)``
     """
 
     def __init__(self, irreps_scalars, act_scalars, irreps_gates, act_gates, irreps_gated):
@@ -137,8 +165,17 @@ class Gate(nn.Module):
 
 def gate_for(irreps, act=nn.functional.silu, act_gates=torch.sigmoid) -> "Gate":
     """The :class:`Gate` whose output is ``irreps``: its scalars through ``act``, every
-    other irrep multiplied by ``act_gates`` of its own ``0e`` gate. Its ``irreps_in`` is
-    what the layer before it should produce: ``scalars + num_gated x 0e + gated``."""
+    other irrep multiplied by ``act_gates`` of its own ``0e`` gate.
+
+    Args:
+        irreps: the output irreps.
+        act: the activation of the scalars (default: SiLU).
+        act_gates: the activation of the gates (default: sigmoid).
+
+    Returns:
+        The :class:`Gate`. Its ``irreps_in`` is what the layer before it should produce:
+        ``scalars + num_gated x 0e + gated``.
+    """
     irreps = Irreps(irreps)
     scalars = Irreps([(m, ir) for m, ir in irreps if ir.l == 0])
     gated = Irreps([(m, ir) for m, ir in irreps if ir.l > 0])
@@ -146,10 +183,21 @@ def gate_for(irreps, act=nn.functional.silu, act_gates=torch.sigmoid) -> "Gate":
 
 
 class NormActivation(nn.Module):
-    r""":math:`y_i = \sigma(|x_i| + b_i)\, x_i / |x_i|` for each irrep copy ``i`` (norm over its components).
+    r"""Norm activation on every irrep copy ``i`` (norm over its components),
 
-    ``bias``: learn :math:`b_i` (one per irrep copy, initialised to zero). ``epsilon`` keeps the
-    division finite at :math:`x_i = 0`. Shapes ``(..., irreps.dim)`` -> same.
+    .. math::
+        y_i = \sigma(|x_i| + b_i)\, \frac{x_i}{|x_i|}, \qquad
+        |x_i| = \sqrt{\textstyle\sum_k x_{ik}^2 + \epsilon^2}.
+
+    Args:
+        irreps: the irreps of the input and output.
+        act: :math:`\sigma` (default: sigmoid).
+        bias: learn :math:`b_i`, one per irrep copy, initialised to zero (default: ``False``).
+        epsilon: keeps the division finite at :math:`x_i = 0` (default: 1e-8).
+
+    Shapes:
+        - **input:** ``(..., irreps.dim)``
+        - **output:** ``(..., irreps.dim)``
     """
 
     def __init__(self, irreps, act=torch.sigmoid, bias: bool = False, epsilon: float = 1e-8):

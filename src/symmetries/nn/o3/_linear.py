@@ -21,12 +21,17 @@ from symmetries.nn.o3._checks import check_irreps_input
 
 
 class IrrepsLinear(nn.Module):
-    r"""Linear map ``(..., irreps_in.dim) -> (..., irreps_out.dim)`` commuting with O(3).
+    r"""Linear map between O(3) irreps (e3nn's ``o3.Linear``), connecting only blocks of the
+    same irrep (Schur's lemma): for each output block ``o``
+
+    .. math::
+        y^{o}_{w k} = \frac{1}{\sqrt{n_o}} \sum_{i:\, ir_i = ir_o} \sum_u W^{(i, o)}_{u w}\,
+        x^{i}_{u k} + b^{o}_w [ir_o = 0e], \qquad n_o = \sum_{i \to o} \mathrm{mul}_i.
 
     Args:
         irreps_in, irreps_out: irreps; an output irrep absent from the input gets zeros
             (plus its bias, if scalar).
-        biases: learn a bias for the ``0e`` outputs (initialised to zero).
+        biases: learn a bias for the ``0e`` outputs, initialised to zero (default: ``False``).
         weight_scale: ``'unit'`` (default, e3nn 0.6): ``weight`` is :math:`W \sim N(0, 1)` and
             the forward divides by :math:`\sqrt{n}`, the output block's fan-in. ``'fan_in'``:
             ``weight`` is :math:`\theta = W / \sqrt{n}` and the forward uses it as it is: the
@@ -35,6 +40,10 @@ class IrrepsLinear(nn.Module):
 
     ``weight``: flat ``(weight_numel,)``, the concatenation over paths ``(i_in, i_out)`` (input
     index major) of ``(mul_in, mul_out)`` blocks -- e3nn 0.6's layout.
+
+    Shapes:
+        - **input:** ``(..., irreps_in.dim)``
+        - **output:** ``(..., irreps_out.dim)``
     """
 
     def __init__(self, irreps_in, irreps_out, biases: bool = False, weight_scale: str = "unit"):

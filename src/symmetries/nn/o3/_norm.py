@@ -62,7 +62,25 @@ class _IrrepsNorm(nn.Module):
 
 
 class IrrepsLayerNorm(_IrrepsNorm):
-    """Per-sample normalization over the channels of each block. ``(..., dim)`` -> same."""
+    r"""Per-sample normalization over the channels of each block: for a block of ``mul``
+    copies of an irrep (components :math:`k`),
+
+    .. math::
+        y_{uk} = \gamma_u \frac{x_{uk} - \mu}{\sqrt{\frac{1}{\mathrm{mul}\,(2l+1)}
+        \sum_{u'k'} (x_{u'k'} - \mu)^2 + \epsilon}} \;(+ \beta_u \text{ for } 0e),
+
+    with :math:`\mu` the mean over the block's channels for ``0e`` and 0 otherwise.
+
+    Args:
+        irreps: the irreps of the input and output.
+        eps: :math:`\epsilon` (default: 1e-5).
+        affine: learn :math:`\gamma` (one per irrep copy, initialised to one) and
+            :math:`\beta` (one per ``0e`` channel, initialised to zero) (default: ``True``).
+
+    Shapes:
+        - **input:** ``(..., irreps.dim)``
+        - **output:** ``(..., irreps.dim)``
+    """
 
     def __init__(self, irreps, eps: float = 1e-5, affine: bool = True):
         super().__init__(irreps, eps, affine)
@@ -75,9 +93,28 @@ class IrrepsLayerNorm(_IrrepsNorm):
 
 
 class IrrepsBatchNorm(_IrrepsNorm):
-    """Batch normalization per channel; running mean (0e) and mean square (all) for eval.
+    r"""Batch normalization per channel, as e3nn's ``BatchNorm``: for channel :math:`u` of
+    an irrep block,
 
-    ``(N, dim)`` or ``(N, ..., dim)``: statistics over every leading position.
+    .. math::
+        y_{nuk} = \gamma_u \frac{x_{nuk} - \mu_u}{\sqrt{\langle (x_{uk} - \mu_u)^2 \rangle
+        + \epsilon}} \;(+ \beta_u \text{ for } 0e),
+
+    averages :math:`\langle \cdot \rangle` over every leading position :math:`n` and the
+    components :math:`k`; :math:`\mu_u` is the mean for ``0e`` and 0 otherwise. Training
+    updates the running mean (``0e``) and mean square (all) that eval mode uses,
+    :math:`r \leftarrow (1 - m)\, r + m\, \hat r`.
+
+    Args:
+        irreps: the irreps of the input and output.
+        eps: :math:`\epsilon` (default: 1e-5).
+        momentum: :math:`m` (default: 0.1).
+        affine: learn :math:`\gamma` (one per irrep copy, initialised to one) and
+            :math:`\beta` (one per ``0e`` channel, initialised to zero) (default: ``True``).
+
+    Shapes:
+        - **input:** ``(N, irreps.dim)`` or ``(N, ..., irreps.dim)``
+        - **output:** same as the input
     """
 
     def __init__(self, irreps, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):

@@ -24,7 +24,22 @@ def _check_lengths(r, name):
 
 
 class BesselBasis(nn.Module):
-    """``(...,)`` lengths -> ``(..., num_basis)`` Bessel features; ``trainable`` frequencies optional."""
+    r"""Bessel features of edge lengths,
+
+    .. math::
+        B_n(r) = \frac{2}{r_c} \frac{\sin(\omega_n r / r_c)}{r}, \qquad \omega_n = n \pi,
+        \quad n = 1..N.
+
+    Args:
+        r_max: the cutoff :math:`r_c > 0`.
+        num_basis: :math:`N \ge 1` (default: 8).
+        trainable: learn the frequencies :math:`\omega_n` (initialised to :math:`n\pi`)
+            (default: ``False``).
+
+    Shapes:
+        - **input:** r ``(...,)`` float
+        - **output:** ``(..., num_basis)``
+    """
 
     def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False):
         super().__init__()
@@ -47,7 +62,20 @@ class BesselBasis(nn.Module):
 
 
 class PolynomialCutoff(nn.Module):
-    """Smooth envelope ``(...,)`` -> ``(...,)``: 1 at r = 0, 0 with two zero derivatives at ``r_max``."""
+    r"""Smooth envelope: 1 at r = 0, 0 with two zero derivatives at ``r_max``,
+
+    .. math::
+        f_p(x) = 1 - \frac{(p+1)(p+2)}{2} x^p + p(p+2) x^{p+1} - \frac{p(p+1)}{2} x^{p+2},
+        \quad x = r / r_c < 1, \qquad f_p = 0 \text{ for } x \ge 1.
+
+    Args:
+        r_max: the cutoff :math:`r_c > 0`.
+        p: the exponent :math:`p \ge 1` (default: 6).
+
+    Shapes:
+        - **input:** r ``(...,)`` float
+        - **output:** ``(...,)``
+    """
 
     def __init__(self, r_max: float, p: int = 6):
         super().__init__()
@@ -66,7 +94,19 @@ class PolynomialCutoff(nn.Module):
 
 
 class RadialEmbedding(nn.Module):
-    r"""Bessel basis times the polynomial cutoff: ``(...,)`` -> ``(..., num_basis)``."""
+    r"""Bessel basis times the polynomial cutoff (NequIP's radial embedding),
+    :math:`B_n(r)\, f_p(r / r_c)`.
+
+    Args:
+        r_max: the cutoff :math:`r_c`.
+        num_basis: the number of Bessel functions (default: 8).
+        p: the exponent of :class:`PolynomialCutoff` (default: 6).
+        trainable: learn the Bessel frequencies (default: ``False``).
+
+    Shapes:
+        - **input:** r ``(...,)`` float
+        - **output:** ``(..., num_basis)``
+    """
 
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 6, trainable: bool = False):
         super().__init__()

@@ -9,12 +9,19 @@ from symmetries.o3 import Irreps, spherical_harmonics
 
 
 class SphericalHarmonics(nn.Module):
-    r"""``(..., 3)`` vectors -> ``(..., irreps_out.dim)`` spherical harmonics (e3nn 0.6 conventions).
+    r"""Spherical harmonics of vectors (e3nn 0.6 conventions) as a module, see
+    :func:`~symmetries.o3.spherical_harmonics`: :math:`Y(Rx) = D(R)\, Y(x)`.
 
-    ``irreps_out``: an int ``lmax`` (all degrees ``0..lmax`` with parity :math:`(-1)^l`) or
-    irreps like ``"0e + 1o + 2e"``. ``normalize``: use the direction only (default).
-    ``normalization``: ``component`` (default here, :math:`|Y^l|^2 = 2l+1`), ``norm`` or
-    ``integral``.
+    Args:
+        irreps_out: an int ``lmax`` (all degrees ``0..lmax`` with parity :math:`(-1)^l`) or
+            irreps like ``"0e + 1o + 2e"``.
+        normalize: use the direction only (default: ``True``).
+        normalization: ``"component"`` (default here, :math:`|Y^l|^2 = 2l+1`), ``"norm"``
+            or ``"integral"``.
+
+    Shapes:
+        - **input:** vectors ``(..., 3)``
+        - **output:** ``(..., irreps_out.dim)``
     """
 
     def __init__(self, irreps_out, normalize: bool = True, normalization: str = "component"):

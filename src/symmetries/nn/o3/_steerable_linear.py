@@ -11,13 +11,26 @@ from symmetries.o3 import Irrep
 
 
 class SteerableLinear(nn.Module):
-    r"""``(h [..., irreps_in.dim], a [..., irreps_attr.dim]) -> [..., irreps_out.dim]``:
-    :math:`W_a h + b`, a fully connected tensor product with the attribute :math:`a`
-    and a bias on the ``0e`` outputs.
+    r"""The steerable linear map of SEGNN: a fully connected tensor product with the
+    attribute :math:`a` and a bias on the ``0e`` outputs,
+
+    .. math::
+        y = W_a h + b.
 
     The tensor product holds its weights at the scale of their fan-in
     (``weight_scale='fan_in'``): the same function, but an optimizer like Adam moves them at
-    the pace it moves an ``nn.Linear``'s, not :math:`\sqrt{n_{in}}` times slower."""
+    the pace it moves an ``nn.Linear``'s, not :math:`\sqrt{n_{in}}` times slower. The bias
+    starts at zero.
+
+    Args:
+        irreps_in: the irreps of :math:`h`.
+        irreps_out: the output irreps.
+        irreps_attr: the irreps of the attribute :math:`a`.
+
+    Shapes:
+        - **input:** h ``[..., irreps_in.dim]``, a ``[..., irreps_attr.dim]``
+        - **output:** ``[..., irreps_out.dim]``
+    """
 
     def __init__(self, irreps_in, irreps_out, irreps_attr):
         super().__init__()

@@ -24,9 +24,26 @@ from symmetries.nn.sets._deepsets import check_set, masked_fill_padding
 
 
 class MultiheadAttentionBlock(nn.Module):
-    r""":math:`\mathrm{MAB}(X, Y)`: queries ``x`` ``[B, m, features]`` attend to
-    ``y`` ``[B, n, features]`` with ``heads`` heads; ``key_mask`` ``[B, n]`` hides padded
-    keys. Returns ``[B, m, features]``."""
+    r"""The multihead attention block of the Set Transformer: queries :math:`X` attend to
+    :math:`Y`,
+
+    .. math::
+        \mathrm{MAB}(X, Y) = H + \mathrm{rFF}(H), \quad H = X + \mathrm{Multihead}(X, Y, Y)
+
+    (with LayerNorm after each sum when ``layer_norm``); :math:`\mathrm{rFF}` is
+    ``Linear -> SiLU -> Linear``.
+
+    Args:
+        features: the channels of queries, keys and output.
+        heads: attention heads; must divide ``features`` (default: 4).
+        layer_norm: LayerNorm after each residual sum (default: ``True``).
+        ff_hidden: the hidden width of :math:`\mathrm{rFF}` (default: ``features``).
+
+    Shapes:
+        - **input:** x ``[B, m, features]``, y ``[B, n, features]``, key_mask ``[B, n]``
+          (optional, ``True`` for real keys: padded keys get no attention weight)
+        - **output:** ``[B, m, features]``
+    """
 
     def __init__(self, features: int, heads: int = 4, layer_norm: bool = True, ff_hidden: int | None = None):
         super().__init__()
@@ -53,9 +70,22 @@ class MultiheadAttentionBlock(nn.Module):
 
 
 class SetAttention(nn.Module):
-    r"""Set attention block :math:`\mathrm{SAB}(X) = \mathrm{MAB}(X, X)`, permutation-equivariant.
-    ``[B, n, in_features]`` (``mask`` ``[B, n]``) -> ``[B, n, features]`` (a linear input
-    projection when ``in_features != features``)."""
+    r"""Set attention block, permutation-equivariant,
+
+    .. math::
+        \mathrm{SAB}(X) = \mathrm{MAB}(X, X).
+
+    Args:
+        in_features: input channels (a linear input projection when ``in_features !=
+            features``).
+        features: channels of the block and the output (default: ``in_features``).
+        heads: attention heads (default: 4).
+        layer_norm: as :class:`MultiheadAttentionBlock` (default: ``True``).
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, n, features]``, padded rows 0
+    """
 
     def __init__(self, in_features: int, features: int | None = None, heads: int = 4, layer_norm: bool = True):
         super().__init__()
@@ -71,9 +101,24 @@ class SetAttention(nn.Module):
 
 
 class InducedSetAttention(nn.Module):
-    r"""Induced set attention :math:`\mathrm{ISAB}_m(X) = \mathrm{MAB}(X, \mathrm{MAB}(I, X))`
-    with ``inducing`` learned points :math:`I`: permutation-equivariant, cost linear in n.
-    ``[B, n, in_features]`` -> ``[B, n, features]``."""
+    r"""Induced set attention with :math:`m` learned points :math:`I`: permutation-equivariant,
+    cost linear in n,
+
+    .. math::
+        \mathrm{ISAB}_m(X) = \mathrm{MAB}(X, \mathrm{MAB}(I, X)).
+
+    Args:
+        in_features: input channels (a linear input projection when ``in_features !=
+            features``).
+        features: channels of the blocks and the output (default: ``in_features``).
+        inducing: :math:`m`, the number of inducing points (default: 16).
+        heads: attention heads (default: 4).
+        layer_norm: as :class:`MultiheadAttentionBlock` (default: ``True``).
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, n, features]``, padded rows 0
+    """
 
     def __init__(self, in_features: int, features: int | None = None, inducing: int = 16, heads: int = 4,
                  layer_norm: bool = True):
@@ -93,10 +138,27 @@ class InducedSetAttention(nn.Module):
 
 
 class AttentionPooling(nn.Module):
-    r"""Pooling by multihead attention :math:`\mathrm{PMA}_k(X) = \mathrm{MAB}(S, \mathrm{rFF}(X))`
-    over ``seeds`` learned vectors :math:`S`: permutation-invariant.
-    ``[B, n, in_features]`` (``mask`` ``[B, n]``) -> ``[B, seeds, features]``
-    (``[B, features]`` when ``seeds == 1`` and ``squeeze``)."""
+    r"""Pooling by multihead attention over :math:`k` learned seed vectors :math:`S`:
+    permutation-invariant,
+
+    .. math::
+        \mathrm{PMA}_k(X) = \mathrm{MAB}(S, \mathrm{rFF}(X)),
+
+    :math:`\mathrm{rFF}` ``Linear(in_features, features) -> SiLU -> Linear``.
+
+    Args:
+        in_features: input channels.
+        features: channels of the output (default: ``in_features``).
+        seeds: :math:`k` (default: 1).
+        heads: attention heads (default: 4).
+        layer_norm: as :class:`MultiheadAttentionBlock` (default: ``True``).
+        squeeze: drop the seed axis when ``seeds == 1`` (default: ``True``).
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, seeds, features]`` (``[B, features]`` when ``seeds == 1`` and
+          ``squeeze``)
+    """
 
     def __init__(self, in_features: int, features: int | None = None, seeds: int = 1, heads: int = 4,
                  layer_norm: bool = True, squeeze: bool = True):

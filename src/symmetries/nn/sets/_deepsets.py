@@ -18,7 +18,17 @@ POOLS = ("sum", "mean", "max")
 
 def check_set(x: torch.Tensor, mask: torch.Tensor | None = None, features: int | None = None,
               order: int = 1) -> None:
-    """Validate a batch of sets ``[B, n, C]`` (``order`` 2: ``[B, n, n, C]``) and its mask ``[B, n]``."""
+    """Validate a batch of sets ``[B, n, C]`` (``order`` 2: ``[B, n, n, C]``) and its mask ``[B, n]``.
+
+    Args:
+        x: the batch.
+        mask: ``True`` for real elements, or ``None`` (default); every set needs one.
+        features: the number of channels ``C`` expected, or ``None`` (default) for any.
+        order: 1 for sets, 2 for ``n x n`` set tensors (default: 1).
+
+    Raises:
+        ValueError: naming the shape expected and the one given (also for empty sets).
+    """
     want = "[B, n, " + ("n, " if order == 2 else "") + ("C]" if features is None else f"{features}]")
     if not torch.is_tensor(x) or x.dim() != 2 + order or (order == 2 and x.shape[1] != x.shape[2]):
         raise ValueError(f"expected a batch of {'sets' if order == 1 else 'n x n set tensors'} {want}, got "
@@ -48,11 +58,24 @@ def masked_fill_padding(x: torch.Tensor, mask: torch.Tensor | None, value: float
 
 
 def set_pool(x: torch.Tensor, mask: torch.Tensor | None = None, reduce: str = "sum") -> torch.Tensor:
-    r"""Pool a batch of sets ``[B, n, C]`` over its elements -> ``[B, C]``.
+    r"""Pool a batch of sets over its elements, permutation-invariant.
 
     ``"sum"`` :math:`\sum_i x_i`, ``"mean"`` :math:`\frac{1}{n_b} \sum_i x_i` with
     :math:`n_b` the number of real elements, ``"max"`` the elementwise maximum over real
-    elements. Padded elements (``mask`` False) are ignored.
+    elements.
+
+    Args:
+        x: the sets.
+        mask: ``True`` for real elements; padded ones (``False``) are ignored (default:
+            ``None``, all real).
+        reduce: ``"sum"`` (default), ``"mean"`` or ``"max"``.
+
+    Returns:
+        The pooled features.
+
+    Shapes:
+        - **input:** x ``[B, n, C]``, mask ``[B, n]``
+        - **output:** ``[B, C]``
     """
     if reduce not in POOLS:
         raise ValueError(f"reduce must be one of {POOLS}, got {reduce!r}")
@@ -72,7 +95,17 @@ class DeepSetsLayer(nn.Module):
 
     (two linear maps and a bias: with ``reduce="sum"`` or ``"mean"`` this spans all
     linear :math:`S_n`-equivariant maps on sets plus the invariant bias; ``"max"`` is the
-    max-pooling variant). ``[B, n, in_features]`` -> ``[B, n, out_features]``.
+    max-pooling variant). Padded outputs are 0.
+
+    Args:
+        in_features: input channels.
+        out_features: output channels.
+        reduce: the pool, ``"sum"`` (default), ``"mean"`` or ``"max"`` (:func:`set_pool`).
+        bias: learn :math:`b` (default: ``True``).
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, n, out_features]``
     """
 
     def __init__(self, in_features: int, out_features: int, reduce: str = "sum", bias: bool = True):
@@ -90,8 +123,21 @@ class DeepSetsLayer(nn.Module):
 
 
 class EquivariantDeepSets(nn.Module):
-    """A stack of :class:`DeepSetsLayer` with activations: ``[B, n, in_features]`` ->
-    ``[B, n, out_features]``, permutation-equivariant (``hidden`` channels, ``layers`` >= 1)."""
+    r"""A stack of :class:`DeepSetsLayer` with activations between them,
+    permutation-equivariant: :math:`f(PX) = P f(X)`.
+
+    Args:
+        in_features: input channels.
+        out_features: output channels.
+        hidden: channels between the layers (default: 64).
+        layers: the number of layers, >= 1 (default: 3).
+        reduce: the pool of every layer (default: ``"sum"``).
+        act: the activation class (default: ``nn.SiLU``), none after the last layer.
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, n, out_features]``
+    """
 
     def __init__(self, in_features: int, out_features: int, hidden: int = 64, layers: int = 3, reduce: str = "sum",
                  act: type[nn.Module] = nn.SiLU):
@@ -111,12 +157,24 @@ class EquivariantDeepSets(nn.Module):
 
 
 class DeepSets(nn.Module):
-    r"""The permutation-invariant DeepSets network
-    :math:`f(X) = \rho\big(\mathrm{pool}_{i} \, \phi(x_i)\big)`.
+    r"""The permutation-invariant DeepSets network,
 
-    :math:`\phi` is an MLP applied to each element (``phi_layers`` layers of width
-    ``hidden``), :math:`\rho` an MLP on the pooled vector (``rho_layers``).
-    ``[B, n, in_features]`` (with ``mask`` ``[B, n]``) -> ``[B, out_features]``.
+    .. math::
+        f(X) = \rho\big(\mathrm{pool}_{i} \, \phi(x_i)\big).
+
+    Args:
+        in_features: input channels.
+        out_features: output channels.
+        hidden: the width of both MLPs (default: 64).
+        phi_layers: linear layers of :math:`\phi`, applied to each element, each followed
+            by ``act`` (default: 2).
+        rho_layers: linear layers of :math:`\rho`, on the pooled vector (default: 2).
+        reduce: the pool over real elements, ``"sum"`` (default), ``"mean"`` or ``"max"``.
+        act: the activation class (default: ``nn.SiLU``).
+
+    Shapes:
+        - **input:** x ``[B, n, in_features]``, mask ``[B, n]`` (optional)
+        - **output:** ``[B, out_features]``
     """
 
     def __init__(self, in_features: int, out_features: int, hidden: int = 64, phi_layers: int = 2,

@@ -29,7 +29,15 @@ from symmetries.nn.sets._deepsets import check_set, masked_fill_padding
 
 
 def set_partitions(items: list[int]) -> list[list[list[int]]]:
-    """All partitions of ``items`` into non-empty blocks (Bell(len(items)) of them), in a fixed order."""
+    """All partitions of ``items`` into non-empty blocks, in a fixed order.
+
+    Args:
+        items: the items to partition.
+
+    Returns:
+        Bell(len(items)) partitions, each a list of blocks (lists of items); ``[[]]`` for
+        no items.
+    """
     if not items:
         return [[]]
     first, rest = items[0], items[1:]
@@ -90,12 +98,22 @@ class PermutationLinear(nn.Module):
 
     over the partitions ``p`` of the ``in_order + out_order`` index positions (the maps
     :math:`L_p`, each mixing channels by its own ``W_p`` ``[in_features, out_features]``)
-    and the partitions ``q`` of the output positions (the invariant biases).
+    and the partitions ``q`` of the output positions (the invariant biases). ``mask``
+    marks real elements: padded inputs are ignored, padded outputs are 0.
 
-    Shapes: ``[B, (n,) * in_order, in_features]`` -> ``[B, (n,) * out_order, out_features]``,
-    orders 0, 1 or 2. ``reduce="mean"`` divides every sum over elements by the set size
-    (so the layer behaves alike on sets of different sizes), ``"sum"`` does not. ``mask``
-    ``[B, n]`` marks real elements: padded inputs are ignored, padded outputs are 0.
+    Args:
+        in_order: the order of the input, 0 (vector), 1 (set) or 2 (``n x n`` tensor).
+        out_order: the order of the output, likewise (not both 0).
+        in_features: input channels.
+        out_features: output channels.
+        bias: learn the invariant biases :math:`b_q`, initialised to zero (default: ``True``).
+        reduce: ``"mean"`` (default) divides every sum over elements by the set size (so
+            the layer behaves alike on sets of different sizes), ``"sum"`` does not.
+
+    Shapes:
+        - **input:** x ``[B, (n,) * in_order, in_features]``, mask ``[B, n]`` (optional);
+          with ``in_order`` 0 the set size comes from ``n=`` or the mask
+        - **output:** ``[B, (n,) * out_order, out_features]``
     """
 
     def __init__(self, in_order: int, out_order: int, in_features: int, out_features: int, bias: bool = True,
