@@ -112,16 +112,3 @@ def test_bad_input():
         radius_graph(torch.zeros(4, 3), 1.0, pbc=torch.tensor([True, False, False]))
     with pytest.raises(ValueError, match="batch must be sorted"):
         all_neighbours(torch.zeros(4, 3), 1.0, batch=torch.tensor([0, 1, 0, 1]), cell=torch.eye(3))
-
-
-def test_neighbor_list_is_a_deprecated_alias():
-    from symmetries.nn.graphs import neighbor_list as old
-
-    pos = torch.rand(6, 3, dtype=torch.float64) * 3
-    with pytest.warns(DeprecationWarning, match="use radius_graph"):
-        ei, s = old(pos, 2.0, cell=3 * torch.eye(3, dtype=torch.float64))
-    expected = all_neighbours(pos, 2.0, cell=3 * torch.eye(3, dtype=torch.float64))
-    assert torch.equal(ei, expected[0]) and torch.equal(s, expected[1])
-    with pytest.warns(DeprecationWarning):
-        ei, s = old(pos, 2.0)
-    assert torch.equal(ei, radius_graph(pos, 2.0, max_num_neighbors=None)) and not s.any()

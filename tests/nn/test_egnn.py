@@ -266,3 +266,37 @@ def test_egnn_bad_input(gen):
         model(h)
     with pytest.raises(ValueError, match="coord_aggr"):
         EGNNLayer(4, coord_aggr="max")
+
+
+@pytest.mark.parametrize("pool", ["sum", "mean", "max"])
+def test_pooled_egnn_is_an_invariant_graph_classifier(pool, gen):
+    """Sparse (two graphs in one batch) and dense: [num_graphs, C] logits, unchanged by
+    rotations, reflections, translations and relabelling the nodes of each graph."""
+    torch.manual_seed(0)
+    model = EGNN(2, hidden=8, out_features=3, layers=2, pool=pool).double()
+    h = torch.randn(9, 2, generator=gen, dtype=torch.float64)
+    pos = torch.randn(9, 3, generator=gen, dtype=torch.float64)
+    batch = torch.tensor([0] * 4 + [1] * 5)
+    y, _ = model(h, pos, batch=batch)
+    assert y.shape == (2, 3) and not torch.allclose(y[0], y[1])
+    Q = sym.groups.O3().sample(1, generator=gen)[0]
+    perm = torch.cat([torch.randperm(4, generator=gen), 4 + torch.randperm(5, generator=gen)])
+    moved, _ = model(h[perm], pos[perm] @ Q.T + 1.0, batch=batch)
+    assert (moved - y).abs().max() <= 1e-10 * float(y.abs().max())
+    dense, _ = model(h[:8].reshape(2, 4, 2), pos[:8].reshape(2, 4, 3))
+    sparse, _ = model(h[:8], pos[:8], batch=torch.tensor([0] * 4 + [1] * 4))
+    assert dense.shape == (2, 3) and torch.allclose(dense, sparse, atol=1e-12)
+    with pytest.raises(ValueError, match="pool must be one of"):
+        EGNN(2, pool="min")
+
+
+def test_dense_errors_name_the_shape_that_was_passed(gen):
+    model = EGNN(4, hidden=8, layers=1, edge_features=1).double()
+    pos = torch.randn(2, 5, 3, dtype=torch.float64)
+    pairs = torch.randn(2, 5, 5, 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"dense node features must have shape \[B=2, M=5, 4\], got \(2, 5, 3\)"):
+        model(torch.randn(2, 5, 3, dtype=torch.float64), pos, edge_attr=pairs)
+    with pytest.raises(ValueError, match=r"dense edge_attr must have shape \[B=2, M=5, M=5, 1\], got \(2, 5, 5, 2\)"):
+        model(torch.randn(2, 5, 4, dtype=torch.float64), pos, edge_attr=torch.randn(2, 5, 5, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"expects dense edge_attr \[B=2, M=5, M=5, 1\], got None"):
+        model(torch.randn(2, 5, 4, dtype=torch.float64), pos)

@@ -78,7 +78,7 @@ class Interaction(nn.Module):
 class NequIP(Potential):
     r"""NequIP-style interatomic potential (Batzner et al., Nat. Commun. 13, 2453, 2022).
 
-    Species one-hot :math:`\to` ``channels`` scalars; ``n_layers`` :class:`Interaction`
+    Species one-hot :math:`\to` ``channels`` scalars; ``n_layers`` interaction
     blocks on the radius graph (cutoff in Angstrom, periodic cells supported) with
     features ``channels`` x (degrees ``0..l_max``, parity :math:`(-1)^l`), the last block
     keeping scalars only; a two-layer MLP turns each atom's scalars into its energy

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from symmetries.nn.graphs import global_pool
+from symmetries.nn.graphs import POOLS, global_pool
 from symmetries.o3 import Irreps
-
-POOLS = ("sum", "mean", "max")
 
 
 def check_pool(pool: str | None, irreps_out: Irreps) -> str | None:

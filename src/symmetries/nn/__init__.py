@@ -6,7 +6,7 @@ re-exported here."""
 from symmetries.nn import graphs, images, linear, o3, sets
 from symmetries.nn._mlp import mlp
 from symmetries.nn.graphs import (EGNN, GNN, EGNNLayer, GNNLayer, MessagePassing, check_graph, edge_vectors,
-                                  fully_connected_graph, global_pool, knn_graph, neighbor_list, radius_graph, scatter)
+                                  fully_connected_graph, global_pool, knn_graph, radius_graph, scatter)
 from symmetries.nn.images import (AntialiasedPool2d, FieldBatchNorm2d, FieldType, GatedNonlinearity2d, GroupConv2d,
                                   GroupPool2d, NormNonlinearity2d, PointwiseMaxPool2d, PointwiseNonlinearity2d, R2Conv,
                                   R2ConvTranspose)
@@ -21,7 +21,7 @@ from symmetries.nn.sets import (AttentionPooling, DeepSets, DeepSetsLayer, Equiv
 
 __all__ = ["linear", "o3", "sets", "graphs", "images", "mlp", "EGNN", "GNN", "EGNNLayer", "GNNLayer",
            "MessagePassing", "check_graph", "edge_vectors", "fully_connected_graph", "global_pool", "knn_graph",
-           "neighbor_list", "radius_graph", "scatter", "AntialiasedPool2d", "FieldBatchNorm2d", "FieldType",
+           "radius_graph", "scatter", "AntialiasedPool2d", "FieldBatchNorm2d", "FieldType",
            "GatedNonlinearity2d", "GroupConv2d", "GroupPool2d", "NormNonlinearity2d", "PointwiseMaxPool2d",
            "PointwiseNonlinearity2d", "R2Conv", "R2ConvTranspose", "EMLP", "EquivariantBilinear",
            "EquivariantLinear", "GatedNonlinearity", "BesselBasis", "ElementwiseTensorProduct", "FullTensorProduct",

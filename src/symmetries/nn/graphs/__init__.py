@@ -10,9 +10,8 @@ Every builder returns ``edge_index`` with row 0 the source :math:`j` and row 1 t
 from symmetries.nn.graphs._build import fully_connected_graph
 from symmetries.nn.graphs._egnn import EGNN, EGNNLayer
 from symmetries.nn.graphs._message_passing import GNN, GNNLayer, MessagePassing
-from symmetries.nn.graphs._radius import edge_vectors, knn_graph, neighbor_list, radius_graph
-from symmetries.nn.graphs._scatter import check_graph, global_pool, scatter, scatter_unchecked
+from symmetries.nn.graphs._radius import edge_vectors, knn_graph, radius_graph
+from symmetries.nn.graphs._scatter import POOLS, check_graph, global_pool, scatter, scatter_unchecked
 
-__all__ = ["scatter", "scatter_unchecked", "global_pool", "check_graph", "radius_graph", "knn_graph",
-           "fully_connected_graph", "edge_vectors", "MessagePassing", "GNN", "GNNLayer", "EGNN", "EGNNLayer",
-           "neighbor_list"]  # neighbor_list: deprecated, radius_graph(..., max_num_neighbors=None, cell=, pbc=)
+__all__ = ["scatter", "scatter_unchecked", "global_pool", "POOLS", "check_graph", "radius_graph", "knn_graph",
+           "fully_connected_graph", "edge_vectors", "MessagePassing", "GNN", "GNNLayer", "EGNN", "EGNNLayer"]

@@ -31,7 +31,7 @@ from torch import nn
 from symmetries.nn._mlp import mlp
 from symmetries.nn.graphs._message_passing import is_graph_data, unpack_graph
 from symmetries.nn.graphs._build import fully_connected_graph
-from symmetries.nn.graphs._scatter import scatter_unchecked, check_graph
+from symmetries.nn.graphs._scatter import POOLS, check_graph, global_pool, scatter_unchecked
 
 
 class EGNNLayer(nn.Module):
@@ -116,13 +116,22 @@ class EGNN(nn.Module):
     Dense: ``h`` ``[B, M, in_features]``, ``pos`` / ``vel`` ``[B, M, d]``, ``edge_attr``
     ``[B, M, M, edge_features]`` (entry ``[b, i, j]`` for the message ``j -> i``), complete
     graphs; outputs are dense too. ``dim``, when given, is the required ``d``.
+
+    ``pool`` (``"sum"``, ``"mean"`` or ``"max"``): the node features (invariant under E(n))
+    are pooled per graph of ``batch`` (per dense graph), so ``h`` comes back as
+    ``[num_graphs, out_features]`` (``[B, out_features]`` dense): an invariant graph-level
+    read-out for classification or regression; ``pos`` is returned per node as before.
     """
 
     def __init__(self, in_features: int, hidden: int = 64, out_features: int | None = None, layers: int = 4,
-                 edge_features: int = 0, velocity: bool = False, dim: int | None = None, **options):
+                 edge_features: int = 0, velocity: bool = False, dim: int | None = None, pool: str | None = None,
+                 **options):
         super().__init__()
         if layers < 1:
             raise ValueError(f"EGNN needs at least one layer, got {layers}")
+        if pool is not None and pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS} or None (per-node features), got {pool!r}")
+        self.pool = pool
         self.in_features, self.edge_features, self.velocity, self.dim = in_features, edge_features, velocity, dim
         self.embed = nn.Linear(in_features, hidden)
         self.layers = nn.ModuleList(EGNNLayer(hidden, hidden, hidden, edge_features, velocity, **options)
@@ -145,7 +154,8 @@ class EGNN(nn.Module):
                           else fully_connected_graph(pos.shape[0], device=pos.device))
         elif batch is not None:
             check_graph(pos, edge_index, batch)
-        return self._run(h, pos, edge_index, edge_attr, vel)
+        h, pos = self._run(h, pos, edge_index, edge_attr, vel)
+        return (h if self.pool is None else global_pool(h, batch, self.pool)), pos
 
     def _run(self, h, pos, edge_index, edge_attr, vel):
         first = self.layers[0]
@@ -159,21 +169,28 @@ class EGNN(nn.Module):
 
     def _dense(self, h, pos, edge_attr, vel):
         b, m, d = pos.shape
-        if not torch.is_tensor(h) or h.shape[:2] != (b, m):
-            raise ValueError(f"dense node features must have shape [B={b}, M={m}, C], got "
+        if not torch.is_tensor(h) or h.dim() != 3 or h.shape != (b, m, self.in_features):
+            raise ValueError(f"dense node features must have shape [B={b}, M={m}, {self.in_features}], got "
                              f"{tuple(h.shape) if torch.is_tensor(h) else type(h).__name__}")
         if vel is not None and vel.shape != pos.shape:
             raise ValueError(f"velocities must have the shape of the positions {tuple(pos.shape)}, got {tuple(vel.shape)}")
         # static shapes (arange only): capturable in a CUDA graph, compiles without graph breaks
         edge_index = fully_connected_graph(m, num_graphs=b, device=pos.device)
+        k = self.edge_features
+        if k and edge_attr is None:
+            raise ValueError(f"this network expects dense edge_attr [B={b}, M={m}, M={m}, {k}], got None")
         if edge_attr is not None:
-            if edge_attr.dim() != 4 or edge_attr.shape[:3] != (b, m, m):
-                raise ValueError(f"dense edge_attr must have shape [B={b}, M={m}, M={m}, D], got {tuple(edge_attr.shape)}")
+            if not k or edge_attr.dim() != 4 or edge_attr.shape != (b, m, m, k):
+                raise ValueError(f"dense edge_attr must have shape [B={b}, M={m}, M={m}, {k}], got "
+                                 f"{tuple(edge_attr.shape)}")
             # row b M + i of the flattened [B M, M, D] holds the messages into node i of graph b
             edge_attr = edge_attr.reshape(b * m, m, -1)[edge_index[1], edge_index[0] % m]
         h, pos = self._run(h.reshape(b * m, -1), pos.reshape(b * m, d), edge_index, edge_attr,
                            None if vel is None else vel.reshape(b * m, d))
-        return h.reshape(b, m, -1), pos.reshape(b, m, d)
+        h = h.reshape(b, m, -1)
+        if self.pool is not None:
+            h = {"sum": h.sum, "mean": h.mean, "max": h.amax}[self.pool](1)
+        return h, pos.reshape(b, m, d)
 
 
 def _check_inputs(h, pos, edge_index, edge_attr, vel, features, edge_features, velocity) -> int:

@@ -44,9 +44,11 @@ class MessagePassing(nn.Module):
         self.aggr = aggr
 
     def message(self, x_i, x_j, edge_attr):
+        """The message :math:`\\phi(x_i, x_j, e_{ji})` of each edge ``j -> i``: ``[E, ...]``."""
         raise NotImplementedError
 
     def update(self, aggregated, x):
+        """The new node features :math:`\\gamma(x_i, m_i)` from the aggregated messages (default: ``m_i``)."""
         return aggregated
 
     def propagate(self, edge_index: torch.Tensor, x, edge_attr: torch.Tensor | None = None, check: bool = True):

@@ -25,7 +25,6 @@ edge vectors from the positions and the cell, differentiably in both.
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 
@@ -149,19 +148,6 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tens
         frame = batch[target]
     return vec + torch.einsum("ek,ekc->ec", shifts.to(pos.dtype), cell[frame])
 
-
-def neighbor_list(positions: torch.Tensor, cutoff: float, batch: torch.Tensor | None = None,
-                  cell: torch.Tensor | None = None, pbc: torch.Tensor | None = None,
-                  max_pairs: int = _MAX_PAIRS) -> tuple[torch.Tensor, torch.Tensor]:
-    """Deprecated: ``radius_graph(positions, cutoff, batch, max_num_neighbors=None, cell=cell,
-    pbc=pbc)``, with zero shifts when there is no cell."""
-    warnings.warn("neighbor_list is deprecated; use radius_graph(pos, r, batch, max_num_neighbors=None, "
-                  "cell=cell, pbc=pbc), which returns (edge_index, shifts) when given a cell",
-                  DeprecationWarning, stacklevel=2)
-    if cell is not None:
-        return radius_graph(positions, cutoff, batch, max_num_neighbors=None, cell=cell, pbc=pbc, max_pairs=max_pairs)
-    edge_index = radius_graph(positions, cutoff, batch, max_num_neighbors=None, pbc=pbc, max_pairs=max_pairs)
-    return edge_index, positions.new_zeros(edge_index.shape[1], positions.shape[1])
 
 
 def _check_positions(pos, where):

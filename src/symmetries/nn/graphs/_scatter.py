@@ -12,6 +12,8 @@ import torch
 from symmetries._internal.tracing import is_compiling
 
 REDUCTIONS = ("sum", "mean", "max", "min")
+#: the reductions that pool node features into graph features
+POOLS = ("sum", "mean", "max")
 
 
 def scatter(src: torch.Tensor, index: torch.Tensor, dim: int = 0, dim_size: int | None = None,

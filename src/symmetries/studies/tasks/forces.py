@@ -14,7 +14,7 @@ from symmetries.groups import Euclidean
 from symmetries.data import emt_md, xtb_md
 from symmetries.models import NequIP
 from symmetries.studies._registry import register_task
-from symmetries.studies._task import Task
+from symmetries.studies._task import Task, epoch_steps
 
 MOLECULES = ("ethanol", "malonaldehyde", "aspirin")
 
@@ -129,8 +129,7 @@ class Forces(Task):
         return torch.float64 if self.float64 else torch.float32
 
     def train_steps(self, n_train: int) -> int:
-        per_epoch = -(-n_train // self.batch_size)
-        return int(min(self.steps, max(self.min_steps, self.epochs * per_epoch)))
+        return epoch_steps(n_train, self.batch_size, self.epochs, self.min_steps, self.steps)
 
     def make_data(self, n_train, seed):
         pool = load_frames(self.system, max(self.pool_size, n_train), seed)

@@ -12,9 +12,9 @@ import torch
 from symmetries.actions import PointCloudAction
 from symmetries.groups import Euclidean
 from symmetries.data import charged_nbody, egnn_nbody_small
-from symmetries.models import NBodyEGNN, NBodyGNN, NBodyLinear, NBodyMLP, NBodyRadialField, NBodySEGNN, NBodyTFN
+from symmetries.models import NBodyEGNN, NBodyMLP, NBodyRadialField, NBodySEGNN, NBodyTFN
 from symmetries.studies._registry import register_task
-from symmetries.studies._task import Task
+from symmetries.studies._task import Task, epoch_steps
 
 
 def nbody_arrays(n_train: int, seed: int, test_size: int, data_seed: int = 0, split: str = "test",
@@ -75,8 +75,7 @@ class NBody(Task):
         return PointCloudAction(Euclidean(3), "position")
 
     def train_steps(self, n_train: int) -> int:
-        per_epoch = max(1, -(-n_train // self.batch_size))
-        return int(min(self.max_steps, max(self.min_steps, self.epochs * per_epoch)))
+        return epoch_steps(n_train, self.batch_size, self.epochs, self.min_steps, self.max_steps)
 
     def make_data(self, n_train, seed):
         return nbody_arrays(n_train, seed, self.test_size, self.data_seed, source=self.data)
