@@ -24,16 +24,25 @@ _CACHE_VERSION = 1
 
 @dataclass
 class AtomsData:
-    r"""Frames of atoms, concatenated: ``F`` frames, ``N`` atoms in all.
-
-    Per atom: ``positions (N, 3)``, ``numbers (N,)`` (atomic numbers, long), ``forces
-    (N, 3)``. Per frame: ``n_atoms (F,)``, ``cell (F, 3, 3)`` (rows are the lattice vectors;
-    zeros where a frame is not periodic), ``pbc (F, 3)`` bool, ``energy (F,)`` and, for
-    periodic frames, ``stress (F, 3, 3)`` with :math:`\sigma = V^{-1} \partial E / \partial
-    \varepsilon` (ase's sign), else ``None``. ``name`` says where the frames came from.
+    r"""Frames of atoms, concatenated: ``F`` frames, ``N`` atoms in all (ase's units:
+    Angstrom, eV, eV/Angstrom, eV/Angstrom^3).
 
     Index with an int, a slice or an index tensor to get a subset of frames; ``len`` is
     ``F``; ``batch`` maps each atom to its frame.
+
+    Args:
+        positions: ``(N, 3)``.
+        numbers: ``(N,)`` atomic numbers, long.
+        n_atoms: ``(F,)`` atoms per frame, summing to ``N``.
+        cell: ``(F, 3, 3)``, rows are the lattice vectors; zeros where a frame is not
+            periodic.
+        pbc: ``(F, 3)`` bool.
+        energy: ``(F,)``.
+        forces: ``(N, 3)``.
+        stress: for periodic frames ``(F, 3, 3)``, with
+            :math:`\sigma = V^{-1} \partial E / \partial \varepsilon` (ase's sign), else
+            ``None`` (default).
+        name: where the frames came from (default: ``""``).
     """
 
     positions: torch.Tensor
@@ -154,6 +163,7 @@ class AtomsData:
 
     @classmethod
     def load(cls, path) -> AtomsData:
+        """Read a file written by :meth:`save`."""
         with np.load(path) as z:
             kw = {k: torch.from_numpy(z[k]) for k in z.files if k != "name"}
             return cls(name=str(z["name"]), **kw)
@@ -169,8 +179,12 @@ def _voigt(s):
 
 
 def cache_dir() -> Path:
-    """Where generated data sets are cached, made if missing: ``$SYMMETRIES_CACHE``, else
-    ``$XDG_CACHE_HOME/symmetries``, else ``~/.cache/symmetries``."""
+    """Where generated data sets are cached, made if missing.
+
+    Returns:
+        ``$SYMMETRIES_CACHE``, else ``$XDG_CACHE_HOME/symmetries``, else
+        ``~/.cache/symmetries``, as a ``Path``.
+    """
     path = Path(cache_root())
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -234,14 +248,31 @@ def emt_md(element: str = "Cu", structure: str = "bulk", n_frames: int = 1000, s
            stride: int = 5, warmup: int = 50, friction: float = 0.02, seed: int = 0, cache: bool = True) -> AtomsData:
     r"""Frames of an EMT metal from Langevin molecular dynamics (ase), cached on disk.
 
-    ``structure="bulk"``: the cubic fcc cell repeated ``size`` times along each axis
-    (``4 size^3`` atoms, periodic; ``size=2`` gives 32 atoms), each trajectory in a cell
-    strained by a random symmetric strain of standard deviation ``strain`` (so the stress
-    varies), with stress labels. ``structure="cluster"``: an icosahedral cluster of
-    ``size`` shells (13 atoms for 2, 55 for 3), not periodic. ``n_trajectories``
-    independent runs with seeds drawn from ``seed``: Langevin MD (ase) at ``temperature``
-    (K), ``timestep`` in fs, ``friction`` in 1/fs, a frame every ``stride`` steps after
-    ``warmup`` steps. Cached under :func:`cache_dir` keyed by every argument.
+    Momenta start Maxwell-Boltzmann at ``temperature`` with zero total momentum; frames are
+    split evenly over the trajectories. Cached under :func:`cache_dir` keyed by every
+    argument.
+
+    Args:
+        element: one of ``Al``, ``Cu`` (default), ``Ag``, ``Au``, ``Ni``, ``Pd``, ``Pt``.
+        structure: ``"bulk"`` (default): the cubic fcc cell repeated ``size`` times along
+            each axis (``4 size^3`` atoms, periodic), each trajectory in a cell strained by
+            a random symmetric strain (so the stress varies), with stress labels.
+            ``"cluster"``: an icosahedral cluster of ``size`` shells (13 atoms for 2, 55 for
+            3), not periodic.
+        n_frames: frames in all (default: 1000).
+        size: see ``structure`` (default: 2, 32 bulk atoms).
+        temperature: in K (default: 600).
+        n_trajectories: independent runs, with seeds drawn from ``seed`` (default: 4).
+        strain: the standard deviation of the bulk strain (default: 0.02).
+        timestep: in fs (default: 5).
+        stride: a frame every this many steps (default: 5).
+        warmup: steps before the first frame (default: 50).
+        friction: in 1/fs (default: 0.02).
+        seed: seeds strains and trajectories (default: 0).
+        cache: read and write the cache (default: ``True``).
+
+    Returns:
+        :class:`AtomsData`.
     """
     if element not in _EMT_ELEMENTS:
         raise ValueError(f"emt_md: EMT has parameters for {', '.join(_EMT_ELEMENTS)}; got element {element!r}")

@@ -23,11 +23,19 @@ N_DIGITS = 1797
 
 
 def load_digit_images(size: int = 29, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""All 1797 digits as ``(images (1797, 1, size, size) in [0, 1], labels (1797,) long)``.
+    r"""All 1797 scikit-learn digits on a canvas fit for rotations.
 
     The 8x8 digit is resized to ``s x s`` with ``s`` the largest odd number for which its
     corners stay inside the inscribed disk (:math:`s \le (size - 1) / \sqrt{2}`), then
-    centred. ``size`` must be odd and at least 9.
+    centred.
+
+    Args:
+        size: the canvas, odd and at least 9 (default: 29).
+        dtype: of the images (default: float32).
+
+    Returns:
+        ``(images, labels)``: images ``(1797, 1, size, size)`` in [0, 1], labels
+        ``(1797,)`` long.
     """
     size = int(size)
     if size < 9 or size % 2 == 0:
@@ -53,7 +61,17 @@ def _load(size: int):
 
 @dataclass
 class DigitSplit:
-    """Train and test digits with the rotation (degrees) and flip applied to each image."""
+    """Train and test digits with the rotation (degrees) applied to each image, as
+    :func:`rotated_digits` returns them.
+
+    Args:
+        x_train: ``(n_train, 1, size, size)`` images.
+        y_train: ``(n_train,)`` long labels.
+        x_test: ``(n_test, 1, size, size)`` images.
+        y_test: ``(n_test,)`` long labels.
+        angles_train: ``(n_train,)`` float64, the angle of each training image.
+        angles_test: ``(n_test,)`` float64, the angle of each test image.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -83,11 +101,23 @@ def rotated_digits(n_train: int, n_test: int = 500, size: int = 29, train_rotati
                    seed: int = 0, dtype: torch.dtype = torch.float32) -> DigitSplit:
     r"""Seeded train/test split of the digits, each image rotated as asked.
 
-    ``train_rotation`` / ``test_rotation``: ``None`` (upright), ``"c4"`` (a random multiple
-    of 90 degrees, exact), ``"so2"`` (uniform angle, bilinear interpolation) or a fixed
-    angle in degrees. The test set is the last ``n_test`` images of a permutation that
-    depends on ``seed`` only; the training set is the first ``n_train`` of the rest, so
-    the two never overlap and a larger ``n_train`` extends a smaller one.
+    The test set is the last ``n_test`` images of a permutation that depends on ``seed``
+    only; the training set is the first ``n_train`` of the rest, so the two never overlap
+    and a larger ``n_train`` extends a smaller one.
+
+    Args:
+        n_train: training images, >= 1.
+        n_test: test images, >= 1 (default: 500); ``n_train + n_test <= 1797``.
+        size: the canvas, as :func:`load_digit_images` (default: 29).
+        train_rotation: ``None`` (default, upright), ``"c4"`` (a random multiple of 90
+            degrees, exact), ``"so2"`` (uniform angle, bilinear interpolation) or a fixed
+            angle in degrees.
+        test_rotation: likewise (default: ``"so2"``).
+        seed: seeds the split and the angles (default: 0).
+        dtype: of the images (default: float32).
+
+    Returns:
+        A :class:`DigitSplit`.
     """
     n_train, n_test = int(n_train), int(n_test)
     if n_train < 1 or n_test < 1 or n_train + n_test > N_DIGITS:

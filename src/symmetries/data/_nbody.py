@@ -34,8 +34,25 @@ _SPLIT_SEED = {"train": 0, "valid": 1, "test": 2}
 
 def coulomb_forces(x: torch.Tensor, charges: torch.Tensor, strength: float = 1.0,
                    max_force: float | None = 100.0) -> torch.Tensor:
-    r"""Forces :math:`F_i = k \sum_{j \ne i} c_i c_j (x_i - x_j)/|x_i - x_j|^3`, componentwise
-    clipped to ``max_force``. ``x`` ``[S, n, d]``, ``charges`` ``[S, n]`` -> ``[S, n, d]``."""
+    r"""Coulomb-like forces, like charges repelling, each component clipped to
+    :math:`\pm` ``max_force``:
+
+    .. math::
+        F_i = k \sum_{j \ne i} c_i c_j \frac{x_i - x_j}{|x_i - x_j|^3}.
+
+    Args:
+        x: positions of ``S`` systems of ``n`` particles.
+        charges: the charges :math:`c_i`.
+        strength: :math:`k` (default: 1).
+        max_force: the clip (default: 100; ``None``: no clipping).
+
+    Returns:
+        The forces.
+
+    Shapes:
+        - **input:** x ``[S, n, d]``, charges ``[S, n]``
+        - **output:** ``[S, n, d]``
+    """
     return _PairForces(x.shape[1], charges, strength, max_force)(x)
 
 
@@ -64,8 +81,30 @@ def simulate_charged(num: int, n_particles: int = 5, dim: int = 3, steps: int = 
                      dt: float = 0.001, seed: int = 0, max_force: float | None = 100.0, loc_std: float = 1.0,
                      vel_norm: float = 0.5, strength: float = 1.0, dtype: torch.dtype = torch.float64,
                      device=None) -> dict[str, torch.Tensor]:
-    """Simulate ``num`` trajectories at once; returns ``pos`` and ``vel`` ``[num, frames, n, dim]``
-    (frames saved after steps ``every, 2 every, ...`` below ``steps``) and ``charges`` ``[num, n]``."""
+    r"""Simulate ``num`` charged n-body trajectories at once: charges :math:`\pm 1` with equal
+    probability, positions :math:`N(0, \mathrm{loc\_std}^2)`, velocities in a uniformly
+    random direction with norm ``vel_norm``, then :func:`integrate_charged`.
+
+    Args:
+        num: the number of trajectories.
+        n_particles: particles per system, >= 2 (default: 5).
+        dim: the dimension of space (default: 3).
+        steps: integration steps, >= 2 (default: 5000).
+        every: save a frame every this many steps (default: 100).
+        dt: the time step (default: 0.001).
+        seed: seeds the starting states (default: 0).
+        max_force: the force clip of :func:`coulomb_forces` (default: 100).
+        loc_std: the standard deviation of the starting positions (default: 1).
+        vel_norm: the speed of every particle at the start (default: 0.5).
+        strength: :math:`k` of :func:`coulomb_forces` (default: 1).
+        dtype: of the simulation (default: float64).
+        device: where to simulate (default: the CPU).
+
+    Returns:
+        ``{"pos", "vel"}`` ``[num, frames, n, dim]`` (frames saved after steps ``every,
+        2 every, ...`` below ``steps``: ``(steps - 1) // every`` of them) and
+        ``{"charges"}`` ``[num, n]``.
+    """
     if num < 1 or n_particles < 2 or dim < 1 or steps < 2 or every < 1:
         raise ValueError(f"need num >= 1, n_particles >= 2, dim >= 1, steps >= 2, every >= 1; got {num}, "
                          f"{n_particles}, {dim}, {steps}, {every}")
@@ -80,9 +119,33 @@ def simulate_charged(num: int, n_particles: int = 5, dim: int = 3, steps: int = 
 def integrate_charged(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, steps: int = 5000, every: int = 100,
                       dt: float = 0.001, max_force: float | None = 100.0,
                       strength: float = 1.0) -> dict[str, torch.Tensor]:
-    """Run the symplectic Euler steps from positions / velocities ``[S, n, d]`` and charges
-    ``[S, n]`` (all trajectories at once, in their dtype and on their device); returns
-    ``pos``, ``vel`` ``[S, frames, n, d]`` and ``charges``."""
+    r"""Run the symplectic Euler steps from given starting states (all trajectories at once,
+    in their dtype and on their device): :math:`v \mathrel{+}= dt\,F(x)` once, then
+    ``steps - 1`` times
+
+    .. math::
+        x \mathrel{+}= dt\, v, \quad \text{(saved every } \texttt{every} \text{ steps)}, \quad
+        v \mathrel{+}= dt\, F(x),
+
+    with :math:`F` the forces of :func:`coulomb_forces`.
+
+    Args:
+        x: starting positions.
+        v: starting velocities.
+        charges: the charges.
+        steps: integration steps, >= 2 (default: 5000).
+        every: save a frame every this many steps (default: 100).
+        dt: the time step (default: 0.001).
+        max_force: the force clip (default: 100; ``None``: none).
+        strength: :math:`k` of the forces (default: 1).
+
+    Returns:
+        ``{"pos", "vel"}`` ``[S, frames, n, d]``, ``frames = (steps - 1) // every``, and
+        ``{"charges"}``.
+
+    Shapes:
+        - **input:** x, v ``[S, n, d]``, charges ``[S, n]``
+    """
     if x.dim() != 3 or v.shape != x.shape or charges.shape != x.shape[:2]:
         raise ValueError(f"need positions and velocities [S, n, d] and charges [S, n]; got {tuple(x.shape)}, "
                          f"{tuple(v.shape)}, {tuple(charges.shape)}")
@@ -106,7 +169,13 @@ def integrate_charged(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, s
 
 @dataclass
 class NBodyTrajectories:
-    """Trajectories ``pos`` / ``vel`` ``[S, frames, n, d]`` and ``charges`` ``[S, n]``."""
+    """Charged n-body trajectories; ``len`` is the number ``S`` of trajectories.
+
+    Args:
+        pos: positions ``[S, frames, n, d]``.
+        vel: velocities ``[S, frames, n, d]``.
+        charges: charges ``[S, n]``.
+    """
 
     pos: torch.Tensor
     vel: torch.Tensor
@@ -126,17 +195,32 @@ class NBodyTrajectories:
                 self.pos[:, target_frame])
 
     def subset(self, index) -> "NBodyTrajectories":
+        """The trajectories ``index`` (an int sequence, a slice or a mask) of this set."""
         return NBodyTrajectories(self.pos[index], self.vel[index], self.charges[index])
 
 
 def charged_nbody(split: str = "train", num: int | None = None, seed: int = 0, cache_dir: str | None = None,
                   dtype: torch.dtype = torch.float32, cache: bool = True, device=None,
                   **options) -> NBodyTrajectories:
-    """The charged n-body data set, split ``"train"`` (3000), ``"valid"`` (2000) or ``"test"``
-    (2000 trajectories unless ``num`` says otherwise), each split simulated from its own seed
-    derived from ``seed``. Cached in ``cache_dir`` (default the :func:`cache_dir` folder +
-    ``/nbody``) as float32 frames on the CPU; ``device`` is where a missing split is
-    simulated (e.g. ``"cuda"``); ``options`` go to :func:`simulate_charged`."""
+    """The charged n-body data set of EGNN's setup, each split simulated from its own seed
+    derived from ``seed`` and cached as float32 frames on the CPU.
+
+    Args:
+        split: ``"train"`` (default, 3000 trajectories), ``"valid"`` (2000) or ``"test"``
+            (2000).
+        num: the number of trajectories instead.
+        seed: the seed the split's seed derives from (default: 0).
+        cache_dir: where it is cached (default: the :func:`cache_dir` folder + ``/nbody``).
+        dtype: of the returned tensors (default: float32).
+        cache: read and write the cache (default: ``True``).
+        device: where a missing split is simulated (e.g. ``"cuda"``; default: the CPU).
+        **options: go to :func:`simulate_charged` (``n_particles``, ``dim``, ``steps``,
+            ``every``, ``dt``, ``max_force``, ``loc_std``, ``vel_norm``, ``strength``;
+            others raise ``TypeError``).
+
+    Returns:
+        :class:`NBodyTrajectories`.
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
     num = SPLITS[split] if num is None else int(num)

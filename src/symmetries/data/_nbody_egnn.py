@@ -40,8 +40,24 @@ def egnn_initial_states(seed: int = EGNN_SEED, counts: tuple[int, ...] = tuple(E
                         n_particles: int = 5, frames: int = 49, box: float = 5.0,
                         vel_norm: float = 0.5) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The starting states of consecutive blocks of ``counts`` trajectories drawn as the
-    reference generator draws them: one ``(pos [S, n, 3], vel [S, n, 3], charges [S, n])``
-    float64 triple per block."""
+    reference generator (NRI's simulator) draws them: per trajectory the charges
+    (:math:`\pm 1`), positions, velocities and two discarded noise draws, then the box
+    reflection of the starting positions.
+
+    Args:
+        seed: the seed of numpy's ``RandomState`` (default: 43, the paper's).
+        counts: trajectories per block, in order (default: ``(10000, 2000, 2000)``, the
+            training, validation and test splits).
+        n_particles: particles per system (default: 5).
+        frames: frames of the observation noise drawn (and discarded) per trajectory
+            (default: 49).
+        box: the box the starting positions are reflected into (default: 5).
+        vel_norm: the starting speed of every particle (default: 0.5).
+
+    Returns:
+        One ``(pos [S, n, 3], vel [S, n, 3], charges [S, n])`` float64 numpy triple per
+        block.
+    """
     rng = np.random.RandomState(seed)
     blocks = []
     for count in counts:
@@ -62,11 +78,24 @@ def egnn_initial_states(seed: int = EGNN_SEED, counts: tuple[int, ...] = tuple(E
 
 def egnn_nbody_small(split: str = "train", num: int | None = None, cache_dir: str | None = None,
                      dtype: torch.dtype = torch.float32, cache: bool = True, device=None) -> NBodyTrajectories:
-    """The first ``num`` trajectories of split ``"train"`` (default 3000, the paper's training
-    set; at most 10000), ``"valid"`` or ``"test"`` (2000 each) of EGNN's ``nbody_small``,
-    with 49 frames of 5 particles (input frame 30, target frame 40, as
-    :meth:`NBodyTrajectories.inputs_targets`). Simulated in float64 on ``device``, cached as
-    float32 under ``cache_dir`` (default the :func:`cache_dir` folder + ``/nbody``)."""
+    """The first ``num`` trajectories of a split of EGNN's ``nbody_small``, with 49 frames of
+    5 particles (input frame 30, target frame 40, as
+    :meth:`NBodyTrajectories.inputs_targets`), the paper's up to floating-point rounding.
+
+    Args:
+        split: ``"train"`` (default; 10000 trajectories), ``"valid"`` or ``"test"`` (2000
+            each).
+        num: how many (default: 3000 for ``"train"``, the paper's training set; 2000
+            otherwise).
+        cache_dir: where it is cached as float32 (default: the :func:`cache_dir` folder +
+            ``/nbody``).
+        dtype: of the returned tensors (default: float32).
+        cache: read and write the cache (default: ``True``).
+        device: where a missing split is simulated, in float64 (default: the CPU).
+
+    Returns:
+        :class:`NBodyTrajectories`.
+    """
     if split not in EGNN_SPLITS:
         raise ValueError(f"split must be one of {tuple(EGNN_SPLITS)}, got {split!r}")
     num = _PAPER_DEFAULT[split] if num is None else int(num)

@@ -17,7 +17,12 @@ def o5_invariant(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
     .. math:: f(x_1, x_2) = \sin|x_1| - \tfrac12 |x_2|^3 + \frac{x_1 \cdot x_2}{|x_1||x_2|}.
 
-    Returns inputs ``(n, 10)`` (rep ``2 V``) and targets ``(n, 1)``, float64.
+    Args:
+        n: the number of samples.
+        seed: seeds the inputs (default: 0).
+
+    Returns:
+        ``(x, y)``: inputs ``(n, 10)`` (rep ``2 V``) and targets ``(n, 1)``, float64.
     """
     x = _gaussian(n, 10, seed)
     x1, x2 = x[:, :5], x[:, 5:]
@@ -27,12 +32,20 @@ def o5_invariant(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def o3_inertia(n: int, seed: int = 0, k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""O(3)-equivariant inertia tensor of ``k`` point masses:
-    :math:`I = \sum_i m_i (|r_i|^2 \mathbb{1} - r_i r_i^T)`, masses :math:`m_i =
-    \mathrm{softplus}(z_i)`, :math:`z_i, r_i \sim N(0, 1)`.
+    r"""O(3)-equivariant inertia tensor of ``k`` point masses,
 
-    Returns inputs ``(n, 4k)`` = ``k`` masses then ``k`` positions (rep ``k T_0 + k V``),
-    and targets ``(n, 9)`` (rep ``V^{\otimes 2}``, row-major), float64.
+    .. math::
+        I = \sum_i m_i (|r_i|^2 \mathbb{1} - r_i r_i^T), \qquad
+        m_i = \mathrm{softplus}(z_i), \quad z_i, r_i \sim N(0, 1).
+
+    Args:
+        n: the number of samples.
+        seed: seeds the inputs (default: 0).
+        k: the number of point masses (default: 5).
+
+    Returns:
+        ``(x, y)``: inputs ``(n, 4k)`` = ``k`` masses then ``k`` positions (rep
+        ``k T_0 + k V``), and targets ``(n, 9)`` (rep ``V^{\otimes 2}``, row-major), float64.
     """
     x = _gaussian(n, 4 * k, seed)
     x[:, :k] = F.softplus(x[:, :k])
@@ -52,7 +65,12 @@ def lorentz_scattering(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
         L_{\mu,\mu\nu} = p_{2\mu} p_{4\nu} - (p_2 \cdot p_4 - p_2 \cdot p_2)\,\eta_{\mu\nu},\quad
         |M|^2 = 4 L_e^{\mu\nu} L_{\mu,\mu\nu}.
 
-    Returns inputs ``(n, 16)`` (rep ``4 V``) and targets ``(n, 1)``, float64.
+    Args:
+        n: the number of samples.
+        seed: seeds the inputs (default: 0).
+
+    Returns:
+        ``(x, y)``: inputs ``(n, 16)`` (rep ``4 V``) and targets ``(n, 1)``, float64.
     """
     x = _gaussian(n, 16, seed) / 4
     p1, p2, p3, p4 = x.reshape(n, 4, 4).unbind(1)

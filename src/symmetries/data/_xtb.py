@@ -101,9 +101,27 @@ def xtb_md(name: str = "ethanol", n_frames: int = 1000, temperature: float = 500
 
     As for rMD17 (ethanol, malonaldehyde, aspirin at 500 K): the starting geometry of
     ``name`` is relaxed with GFN2-xTB (BFGS to 0.02 eV/A), then ``n_trajectories``
-    Langevin runs (``timestep`` in fs, ``friction`` in 1/fs) record
-    ``n_frames`` frames, one every ``stride`` steps. Energies in eV, forces in eV/A.
-    Raises ``ImportError`` when tblite is not installed.
+    Langevin runs record ``n_frames`` frames in all. Energies in eV, forces in eV/A.
+    Runs in a child process with ``OMP_NUM_THREADS=1``; cached under :func:`cache_dir`
+    keyed by every argument.
+
+    Args:
+        name: ``"ethanol"`` (default), ``"malonaldehyde"`` or ``"aspirin"``.
+        n_frames: frames in all (default: 1000).
+        temperature: in K (default: 500).
+        timestep: in fs (default: 0.5).
+        stride: a frame every this many steps (default: 10).
+        warmup: steps before the first frame (default: 400).
+        friction: in 1/fs (default: 0.01).
+        n_trajectories: independent runs from the relaxed geometry (default: 1).
+        seed: seeds the trajectories (default: 0).
+        cache: read and write the cache (default: ``True``).
+
+    Returns:
+        :class:`AtomsData`.
+
+    Raises:
+        ImportError: when tblite is not installed.
     """
     if name not in MOLECULES:
         raise ValueError(f"unknown molecule {name!r}; choose one of {', '.join(MOLECULES)}")

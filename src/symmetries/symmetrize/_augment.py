@@ -13,15 +13,23 @@ class Augment:
 
     .. math:: (x_i, y_i) \mapsto (g_i \cdot x_i,\ g_i \cdot y_i), \qquad g_i \sim \mathrm{Haar}(G)
 
-    ``action_in`` moves inputs, ``action_out`` moves targets (omit it, or pass
-    :func:`~symmetries.actions.invariant`, for invariant targets). Any Action works: a Rep on
-    vectors ``(B, d)``, images, point clouds, graphs. Elements are drawn with ``generator``
-    (a CPU :class:`torch.Generator`, for reproducible runs; the global RNG if ``None``)
-    on the CPU and moved to the data's device, so this runs inside a training step on the
-    GPU as well as in a DataLoader ``collate_fn`` (see :meth:`collate`).
+    Any Action works: a Rep on vectors ``(B, d)``, images, point clouds, graphs. Elements
+    are drawn on the CPU and moved to the data's device, so this runs inside a training
+    step on the GPU as well as in a DataLoader ``collate_fn`` (see :meth:`collate`).
 
     ``augment(x)`` returns ``g . x``; ``augment(x, y)`` returns ``(g . x, g . y)``;
     ``augment(x, y, g=elements)`` uses given elements (a batch of ``B`` or of one).
+
+    Args:
+        action_in: the Action (or Rep) that moves inputs.
+        action_out: the one that moves targets, of the same group (omit it, or pass
+            :func:`~symmetries.actions.invariant`, for invariant targets).
+        generator: a CPU :class:`torch.Generator`, for reproducible runs (default: ``None``,
+            the global RNG).
+
+    Shapes:
+        - **input:** x and y, any structure their actions act on, batch ``B``
+        - **output:** the same structures and shapes
     """
 
     def __init__(self, action_in, action_out=None, generator: torch.Generator | None = None):

@@ -18,13 +18,20 @@ class GroupAveraging(nn.Module):
     (re-index the sum by :math:`h^{-1} g`), whatever ``model`` is. ``action_out`` trivial
     (:func:`~symmetries.actions.invariant`) gives an invariant model.
 
-    ``n_samples=None`` sums over all elements of a finite group (one forward pass on a
-    batch of ``|G| B`` inputs). With ``n_samples = m`` (needed for an infinite compact
-    group: SO(n), O(n)), ``m`` Haar-random elements are drawn per sample on every call, a
-    Monte Carlo estimate that is equivariant in distribution, with error
-    :math:`O(m^{-1/2})`; ``generator`` makes the draws reproducible.
+    Args:
+        model: any module.
+        action_in: the Action (or Rep) on the model's input.
+        action_out: the Action on its output, of the same group.
+        n_samples: ``None`` (default) sums over all elements of a finite group (one forward
+            pass on a batch of ``|G| B`` inputs). With ``n_samples = m`` (needed for an
+            infinite compact group: SO(n), O(n)), ``m`` Haar-random elements are drawn per
+            sample on every call, a Monte Carlo estimate that is equivariant in
+            distribution, with error :math:`O(m^{-1/2})`.
+        generator: makes the draws reproducible (default: the global RNG).
 
-    Input: any structure ``action_in`` acts on, batch ``B``; output: ``model``'s output.
+    Shapes:
+        - **input:** any structure ``action_in`` acts on, batch ``B``
+        - **output:** ``model``'s output
     """
 
     def __init__(self, model: nn.Module, action_in, action_out, n_samples: int | None = None,

@@ -20,17 +20,31 @@ class Canonicalization(nn.Module):
 
     The canonical input :math:`h(x)^{-1} x` is invariant, so :math:`f` is equivariant
     (invariant when ``action_out`` is trivial) for any ``model`` :math:`\phi`, which can be
-    pretrained. ``canonicalizer`` maps the input batch ``B`` to ``B`` group elements of
-    ``action_in.group`` (e.g. :class:`OrthogonalCanonicalizer`, :class:`PointCloudCanonicalizer`)
-    and is trained with the model.
+    pretrained.
 
-    Point clouds: with ``translation=True`` the centroid of the entry ``positions`` (``None``:
-    the input is the positions ``(B, N, d)``) is removed before the rotation, and added back
-    to the outputs named by ``output_positions`` (``True``: the whole output), making the
-    result E(d)-equivariant. With actions of the Euclidean group
-    (:class:`~symmetries.actions.PointCloudAction` of ``Euclidean(d)``), the canonicalizer
-    still predicts the rotation ``(B, d, d)``; it is joined with the centroid of
-    ``positions`` into a homogeneous element and the actions do the translating.
+    With actions of the Euclidean group (:class:`~symmetries.actions.PointCloudAction` of
+    ``Euclidean(d)``), the canonicalizer still predicts the rotation ``(B, d, d)``; it is
+    joined with the centroid of ``positions`` into a homogeneous element and the actions do
+    the translating.
+
+    Args:
+        model: any model :math:`\phi`.
+        canonicalizer: maps the input batch ``B`` to ``B`` group elements of
+            ``action_in.group`` (e.g. :class:`OrthogonalCanonicalizer`,
+            :class:`PointCloudCanonicalizer`); trained with the model.
+        action_in: the Action (or Rep) on the input.
+        action_out: the Action on the output, of the same group.
+        positions: for point clouds, the entry of the input holding the positions
+            ``(B, N, d)`` (``None``, the default: the input is the positions).
+        translation: remove the centroid of ``positions`` before the rotation (default:
+            ``False``).
+        output_positions: the outputs that get the centroid added back (``True``: the
+            whole output; an int or key: that entry), making the result E(d)-equivariant.
+            Needs ``translation``; not with the Euclidean group.
+
+    Shapes:
+        - **input:** any structure ``action_in`` acts on, batch ``B``
+        - **output:** ``model``'s output
     """
 
     def __init__(self, model: nn.Module, canonicalizer: nn.Module, action_in, action_out, positions=None,
@@ -67,13 +81,25 @@ class Canonicalization(nn.Module):
 
 
 def orthogonalize(vectors: torch.Tensor, special: bool = False) -> torch.Tensor:
-    r"""Gram-Schmidt of the columns of ``(B, d, k)`` into an orthogonal ``(B, d, d)``.
+    r"""Gram-Schmidt of the columns of ``A`` into an orthogonal matrix ``Q``.
 
-    The first ``min(k, d)`` columns of ``Q`` come from ``A = Q R`` with :math:`R_{ii} > 0`,
-    hence are equivariant: :math:`A \mapsto gA` gives :math:`Q \mapsto gQ` for orthogonal
-    :math:`g`. With ``k < d`` the frame is completed by the standard basis (not equivariant;
-    harmless for inputs inside the span of the columns). ``special``: flip the last column
-    where :math:`\det Q < 0` (then equivariant for rotations only).
+    The first ``min(k, d)`` columns of ``Q`` come from :math:`A = Q R` with
+    :math:`R_{ii} > 0`, hence are equivariant: :math:`A \mapsto gA` gives
+    :math:`Q \mapsto gQ` for orthogonal :math:`g`. With ``k < d`` the frame is completed by
+    the standard basis (not equivariant; harmless for inputs inside the span of the
+    columns).
+
+    Args:
+        vectors: the columns ``A``.
+        special: flip the last column where :math:`\det Q < 0` (then equivariant for
+            rotations only) (default: ``False``).
+
+    Returns:
+        ``Q``.
+
+    Shapes:
+        - **input:** vectors ``(B, d, k)``
+        - **output:** ``(B, d, d)``
     """
     B, d, k = vectors.shape
     if k < d:
@@ -91,13 +117,26 @@ def orthogonalize(vectors: torch.Tensor, special: bool = False) -> torch.Tensor:
 class OrthogonalCanonicalizer(nn.Module):
     r"""Predict an element of O(d) (SO(d) when ``special``) from ``k`` vectors in :math:`R^d`.
 
-    Input ``(B, k d)``, the vectors concatenated (the rep ``k * standard(O(d))``). From
-    their Gram matrix :math:`X X^T` (invariant) an MLP gives coefficients :math:`c`, the
-    equivariant vectors :math:`v_j = \sum_i c_{ji} x_i` (:math:`j = 1..\min(k, d)`) are
-    orthogonalized (:func:`orthogonalize`) into :math:`h(x)` ``(B, d, d)``, so that
+    From their Gram matrix :math:`X X^T` (invariant) an MLP gives coefficients :math:`c`,
+    the equivariant vectors
+
+    .. math::
+        v_j = \sum_i c_{ji}(X X^T)\, x_i, \qquad j = 1..\min(k, d),
+
+    are orthogonalized (:func:`orthogonalize`) into :math:`h(x)`, so that
     :math:`h(g x) = g h(x)`. With :math:`k < d` the vectors span only a subspace and the
     rest of the frame is arbitrary: the canonical input is still invariant, so invariant
     models stay exact, but equivariant outputs outside that span are not.
+
+    Args:
+        n_vectors: ``k``.
+        dim: ``d``.
+        hidden: the width of the MLP's two hidden layers (default: 32).
+        special: predict rotations, SO(d) (default: ``False``).
+
+    Shapes:
+        - **input:** ``(B, k d)``, the vectors concatenated (the rep ``k * standard(O(d))``)
+        - **output:** ``(B, d, d)``
     """
 
     def __init__(self, n_vectors: int, dim: int, hidden: int = 32, special: bool = False):
@@ -117,12 +156,27 @@ class OrthogonalCanonicalizer(nn.Module):
 
 
 class PointCloudCanonicalizer(nn.Module):
-    r"""Predict an element of O(d) (SO(d)) from a point cloud ``(B, N, d)``.
+    r"""Predict an element of O(d) (SO(d)) from a point cloud.
 
-    Centred points :math:`y_i = x_i - \bar x` give :math:`v_j = \frac1N \sum_i
-    w_j(|y_i|^2)\, y_i` with an MLP :math:`w`: equivariant under rotations and reflections,
-    invariant under translations and relabelling of the points. :func:`orthogonalize` of
-    the :math:`v_j` is :math:`h(x)`. ``positions`` picks the positions out of a tuple or dict input.
+    Centred points :math:`y_i = x_i - \bar x` give
+
+    .. math::
+        v_j = \frac1N \sum_i w_j(|y_i|^2)\, y_i, \qquad j = 1..d,
+
+    with an MLP :math:`w`: equivariant under rotations and reflections, invariant under
+    translations and relabelling of the points. :func:`orthogonalize` of the :math:`v_j` is
+    :math:`h(x)`.
+
+    Args:
+        dim: ``d``.
+        hidden: the width of the MLP's two hidden layers (default: 32).
+        special: predict rotations, SO(d) (default: ``False``).
+        positions: picks the positions out of a tuple or dict input (default: ``None``,
+            the input is the positions).
+
+    Shapes:
+        - **input:** positions ``(B, N, d)``
+        - **output:** ``(B, d, d)``
     """
 
     def __init__(self, dim: int, hidden: int = 32, special: bool = False, positions=None):

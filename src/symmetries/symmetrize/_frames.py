@@ -14,7 +14,7 @@ from symmetries._internal.tree import get_entry, mean_over_copies, set_entry, ta
 
 
 def pca_frames(positions: torch.Tensor, special: bool = False, center: bool = True, tol: float = 1e-6):
-    r"""PCA frames of point clouds ``(B, N, d)``.
+    r"""PCA frames of point clouds.
 
     With :math:`t = \frac1N \sum_i x_i` (or :math:`0` when ``center=False``) and
     :math:`C = \frac1N \sum_i (x_i - t)(x_i - t)^T = U \Lambda U^T`, the frame is
@@ -22,9 +22,20 @@ def pca_frames(positions: torch.Tensor, special: bool = False, center: bool = Tr
     (:math:`2^{d-1}` with :math:`\det U S = 1` when ``special``). It is equivariant,
     :math:`F(Q x + a) = (Q, a) F(x)`, when the eigenvalues are distinct.
 
-    Returns ``(R, t, degenerate)``: rotations ``(B, K, d, d)``, centroids ``(B, d)`` and a
-    bool ``(B,)`` marking clouds whose closest eigenvalues differ by less than ``tol`` times
-    the largest one (their frame, and hence the average, is not well defined).
+    Args:
+        positions: the clouds :math:`x`.
+        special: keep only the frames with :math:`\det = 1` (default: ``False``).
+        center: subtract the centroid (default: ``True``).
+        tol: the relative eigenvalue gap below which a cloud counts as degenerate
+            (default: 1e-6).
+
+    Returns:
+        ``(R, t, degenerate)``: rotations ``(B, K, d, d)``, centroids ``(B, d)`` and a bool
+        ``(B,)`` marking clouds whose closest eigenvalues differ by less than ``tol`` times
+        the largest one (their frame, and hence the average, is not well defined).
+
+    Shapes:
+        - **input:** positions ``(B, N, d)``
     """
     if positions.dim() != 3:
         raise ValueError(f"positions must be (batch, points, dim), got shape {tuple(positions.shape)}")
@@ -55,22 +66,34 @@ class FrameAveraging(nn.Module):
     over the PCA frame :math:`F(x)` of :func:`pca_frames`: 8 forward passes in 3D for O(3)
     (4 for SO(3)), 4 (2) in 2D.
 
-    ``action_in`` / ``action_out`` are actions of ``O(d)`` / ``SO(d)`` (matrices ``(B, d, d)``)
-    on the input and output (a Rep such as ``standard(O3())`` for positions ``(B, N, d)``,
-    or an action on a tuple: positions, velocities, charges), or of the Euclidean group
-    (:class:`~symmetries.actions.PointCloudAction` of ``Euclidean(d)``, whose homogeneous
-    elements translate positions themselves); the group decides 2^d or 2^(d-1) frames. ``positions`` picks the positions out of the input (``None``: the input
-    is the positions tensor; an int or key: that entry of a tuple or dict). With
-    ``translation=True`` the frame also holds the centroid: inputs are centred before the
-    rotation, and the outputs named by ``output_positions`` (``True``: the whole output;
-    an int or key: that entry) get the centroid added back, so predicted positions
-    translate with the input; other outputs are translation invariant.
-
     Clouds whose covariance has two eigenvalues closer than ``tol`` times the largest have
     no well-defined frame (Puny et al.: a measure-zero set, but reached by symmetric
-    inputs); ``on_degenerate`` = ``"warn"`` (default), ``"raise"`` or ``"ignore"`` says what
-    happens then. The average is still computed and invariant to relabelling of points,
-    but its equivariance is only approximate for those inputs.
+    inputs). The average is still computed and invariant to relabelling of points, but its
+    equivariance is only approximate for those inputs.
+
+    Args:
+        model: any point-cloud model.
+        action_in, action_out: actions of ``O(d)`` / ``SO(d)`` (matrices ``(B, d, d)``) on
+            the input and output (a Rep such as ``standard(O3())`` for positions
+            ``(B, N, d)``, or an action on a tuple: positions, velocities, charges), or of
+            the Euclidean group (:class:`~symmetries.actions.PointCloudAction` of
+            ``Euclidean(d)``, whose homogeneous elements translate positions themselves);
+            the group decides 2^d or 2^(d-1) frames.
+        positions: picks the positions out of the input (``None``, the default: the input
+            is the positions tensor; an int or key: that entry of a tuple or dict).
+        translation: the frame also holds the centroid: inputs are centred before the
+            rotation (default: ``True``; required for the Euclidean group).
+        output_positions: the outputs that get the centroid added back, so predicted
+            positions translate with the input (``True``: the whole output; an int or key:
+            that entry; default ``None``: none, outputs are translation invariant). Needs
+            ``translation``; not with the Euclidean group.
+        tol: the relative eigenvalue gap of a degenerate cloud (default: 1e-6).
+        on_degenerate: ``"warn"`` (default), ``"raise"`` or ``"ignore"``: what happens when
+            a cloud is degenerate.
+
+    Shapes:
+        - **input:** any structure ``action_in`` acts on; its positions ``(B, N, d)``
+        - **output:** ``model``'s output
     """
 
     def __init__(self, model: nn.Module, action_in, action_out, positions=None, translation: bool = True,
@@ -100,6 +123,8 @@ class FrameAveraging(nn.Module):
 
     @property
     def n_frames(self) -> int:
+        """:math:`|F(x)|`, the forward passes per input: :math:`2^d`, or :math:`2^{d-1}` for
+        rotations only."""
         return 2 ** (self.d - 1) if self.special else 2**self.d
 
     def forward(self, x):

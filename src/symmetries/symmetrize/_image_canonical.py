@@ -34,14 +34,16 @@ class ImageCanonicalizer(nn.Module):
     Args:
         group: ``Cyclic(n)`` or ``Dihedral(n)``.
         in_channels: channels of the images (trivial fields).
-        channels: regular fields of the hidden layers.
-        kernel_size: odd filter size.
-        layers: convolutions, the last one to the single regular field of scores.
+        channels: regular fields of the hidden layers (default: 8).
+        kernel_size: odd filter size (default: 5).
+        layers: convolutions, >= 1, the last one to the single regular field of scores
+            (default: 2).
 
     Shapes:
-        input ``(B, in_channels, H, W)``; output ``(B,)`` elements of ``group`` in its
-        encoding (``(B,)`` long for Cyclic, ``(B, 2)`` for Dihedral); :meth:`scores`
-        ``(B, group.order)`` in the order of ``group.elements()``.
+        - **input:** ``(B, in_channels, H, W)``
+        - **output:** ``B`` elements of ``group`` in its encoding (``(B,)`` long for
+          Cyclic, ``(B, 2)`` for Dihedral)
+        - **scores:** ``(B, group.order)``, in the order of ``group.elements()``
     """
 
     def __init__(self, group, in_channels: int, channels: int = 8, kernel_size: int = 5, layers: int = 2):

@@ -18,7 +18,18 @@ def equivariance_penalty(model, x, action_in, action_out, n_samples: int = 1,
     (summed over the output's tensors, averaged over their entries), with one Haar-random
     element per sample and draw. Add ``weight * P`` to the training loss for a model that is
     pushed towards, not forced into, the symmetry. Zero exactly when ``model`` is
-    equivariant. ``x``: any structure ``action_in`` acts on; returns a scalar tensor.
+    equivariant.
+
+    Args:
+        model: the model :math:`f`.
+        x: a batch, any structure ``action_in`` acts on.
+        action_in: the Action (or Rep) on the input.
+        action_out: the Action on the output.
+        n_samples: :math:`m`, draws per sample (default: 1).
+        generator: for reproducible draws (default: the global RNG).
+
+    Returns:
+        :math:`P`, a scalar tensor.
     """
     act_in, act_out = as_action(action_in), as_action(action_out)
     G, B = act_in.group, batch_size(x)
