@@ -13,6 +13,11 @@ class PotentialCalculator(Calculator):
 
     ``atoms.calc = PotentialCalculator(model)``; the model runs in eval mode in its own
     dtype and device. Energies in eV, forces in eV/A, stress in eV/A^3 (ase's Voigt order).
+    Needs ase.
+
+    Args:
+        model: the :class:`~symmetries.models.Potential` (put in eval mode).
+        **kwargs: go to ``ase.calculators.calculator.Calculator``.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]

@@ -46,8 +46,36 @@ def segment_softmax(logits: torch.Tensor, index: torch.Tensor, num_segments: int
 
 
 class SE3TransformerLayer(nn.Module):
-    """One attention layer ``irreps_in -> irreps_out`` with keys and queries in ``irreps_key``
-    (see the module docstring)."""
+    r"""One SE(3)-Transformer attention layer ``irreps_in -> irreps_out`` with keys and
+    queries in ``irreps_key``: values :math:`v_{ij}` and keys :math:`\kappa_{ij}` are point
+    convolutions of the sender's features, the query :math:`q_i` a linear map of the
+    receiver's; per head :math:`k`,
+
+    .. math::
+        \alpha^k_{ij} = \operatorname{softmax}_{j \in \mathcal N(i)}
+            \frac{\langle q^k_i, \kappa^k_{ij} \rangle}{\sqrt{d_k}}, \qquad
+        h_i' = \sigma\Big(\sum_{j \in \mathcal N(i)} \alpha^{k(c)}_{ij}\, v_{ij, c} + S h_i\Big),
+
+    the inner product taken over all irreps of the head's channels (invariant),
+    :math:`d_k` = ``irreps_key.dim / heads``, :math:`S` the self-interaction and
+    :math:`\sigma` a gated nonlinearity. Channels are split into heads within each irrep
+    block, so every block's multiplicity (of ``irreps_key`` and of the gate's input) must
+    be divisible by ``heads``.
+
+    Args:
+        irreps_in: the irreps of the node features :math:`h`.
+        irreps_out: the irreps of :math:`h'`.
+        irreps_key: the irreps of keys and queries.
+        irreps_filter: the irreps of the edges' spherical harmonics.
+        num_invariants: edge invariants fed to the radial MLPs.
+        heads: attention heads (default: 1).
+        radial_hidden: the width of the radial MLPs (default: 64).
+
+    Shapes:
+        - **input:** h ``[N, irreps_in.dim]``, edge_index ``[2, E]`` (source, target),
+          edge_sh ``[E, irreps_filter.dim]``, invariants ``[E, num_invariants]``
+        - **output:** ``[N, irreps_out.dim]``
+    """
 
     def __init__(self, irreps_in, irreps_out, irreps_key, irreps_filter, num_invariants: int, heads: int = 1,
                  radial_hidden: int = 64):
@@ -78,10 +106,17 @@ class SE3TransformerLayer(nn.Module):
 
 
 class SE3Transformer(TFN):
-    r"""An SE(3)-Transformer: ``layers`` :class:`SE3TransformerLayer` with ``heads`` heads on
-    hidden features (and keys) of ``channels`` x degrees ``0..l_max``, filters
-    :math:`Y^{0..l_{filter}}`, and a linear read-out to ``irreps_out``, per node; the
-    inputs, symmetries and ``pool`` option of :class:`~symmetries.models.TFN`.
+    r"""An SE(3)-Transformer (Fuchs et al., NeurIPS 2020): ``layers``
+    :class:`SE3TransformerLayer` with ``heads`` heads on hidden features (and keys) of
+    ``channels`` x degrees ``0..l_max``, filters :math:`Y^{0..l_{filter}}`, and a linear
+    read-out to ``irreps_out``, per node; the inputs, symmetries and ``pool`` option of
+    :class:`~symmetries.models.TFN`.
+
+    The arguments other than ``heads`` and the shapes are those of
+    :class:`~symmetries.models.TFN`.
+
+    Args:
+        heads: attention heads; must divide ``channels`` (default: 2).
     """
 
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4, heads: int = 2,

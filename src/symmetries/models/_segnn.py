@@ -27,8 +27,29 @@ from symmetries.models._pooling import check_pool, pool_nodes
 
 
 class SEGNNLayer(nn.Module):
-    """One SEGNN message-passing layer on ``irreps_hidden`` features (see the module
-    docstring); ``num_edge_scalars`` invariant features per edge join the message input."""
+    r"""One SEGNN message-passing layer on ``irreps_hidden`` features, every linear map
+    steered by the edge attributes :math:`a_{ij}` or the node attributes :math:`a_i`
+    (:class:`~symmetries.nn.o3.SteerableLinear`):
+
+    .. math::
+        m_{ij} = \sigma\big(W'_{a_{ij}}\, \sigma(W_{a_{ij}} [h_i, h_j, s_{ij}])\big), \qquad
+        m_i = \frac{1}{|\mathcal N(i)|} \sum_{j \in \mathcal N(i)} m_{ij}, \qquad
+        h_i' = h_i + U'_{a_i}\, \sigma(U_{a_i} [h_i, m_i]),
+
+    :math:`s_{ij}` invariant edge scalars and :math:`\sigma` a gated nonlinearity.
+
+    Args:
+        irreps_hidden: the irreps of :math:`h` and :math:`h'`.
+        irreps_attr: the irreps of the attributes.
+        num_edge_scalars: invariant features :math:`s_{ij}` per edge that join the message
+            input (default: 0).
+
+    Shapes:
+        - **input:** h ``[N, irreps_hidden.dim]``, edge_index ``[2, E]`` (source :math:`j`,
+          target :math:`i`), edge_attr ``[E, irreps_attr.dim]``, node_attr
+          ``[N, irreps_attr.dim]``, edge_scalars ``[E, num_edge_scalars]`` or ``None``
+        - **output:** ``[N, irreps_hidden.dim]``
+    """
 
     def __init__(self, irreps_hidden, irreps_attr, num_edge_scalars: int = 0):
         super().__init__()
@@ -50,27 +71,35 @@ class SEGNNLayer(nn.Module):
 
 
 class SEGNN(nn.Module):
-    r"""SEGNN: a steerable embedding :math:`W_{a_i} f_i`, ``layers`` :class:`SEGNNLayer`, and a
-    read-out :math:`W'_{a_i} \sigma(W_{a_i} h_i)` to ``irreps_out``, per node.
+    r"""SEGNN (Brandstetter et al., ICLR 2022): a steerable embedding :math:`W_{a_i} f_i`,
+    ``layers`` :class:`SEGNNLayer`, and a read-out :math:`W'_{a_i} \sigma(W_{a_i} h_i)` to
+    ``irreps_out``, per node. Edge attributes are :math:`a_{ij} = Y(x_j - x_i)`;
+    ``node_attr`` defaults to the mean of each node's edge attributes, plus the harmonics of
+    ``node_vectors`` (a velocity, say) when given, with the ``0e`` part set to 1 (so the
+    steered maps on nodes start as ordinary linear maps; larger attributes grow the features
+    at every layer).
+
+    Equivariant under rotations, reflections and translations of ``pos`` (with ``x``
+    transformed by its irreps) and under permutations of the nodes.
 
     Args:
         irreps_in, irreps_hidden, irreps_out: node irreps (``"2x1o + 1x0e"``, ``"32x0e + 32x1o"``,
             ``"1x1o"``); the hidden irreps may hold any degrees up to what the attributes reach.
         l_attr: degree of the spherical-harmonic attributes :math:`Y^{0..l}` (``integral``
-            normalization, as the paper's code: :math:`|Y^l|^2 = (2l + 1) / 4\pi`).
-        layers: message-passing layers.
-        num_edge_scalars: invariant edge features passed to ``forward``.
+            normalization, as the paper's code: :math:`|Y^l|^2 = (2l + 1) / 4\pi`)
+            (default: 1).
+        layers: message-passing layers, >= 1 (default: 4).
+        num_edge_scalars: invariant edge features passed to ``forward`` (default: 0).
         pool: ``"sum"``, ``"mean"`` (any outputs) or ``"max"`` (``0e`` outputs): pool the node
-            outputs per graph of ``batch`` into ``[num_graphs, irreps_out.dim]``; ``None``: per node.
+            outputs per graph of ``batch`` into ``[num_graphs, irreps_out.dim]``; ``None``
+            (default): per node.
 
-    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
-    edge_scalars [E, num_edge_scalars] | None, node_attr [N, attr dim] | None, node_vectors
-    [N, 3] | None) -> [N, irreps_out.dim]``. ``node_attr`` defaults to the mean of each node's
-    edge attributes, plus the harmonics of ``node_vectors`` (a velocity, say) when given, with
-    the ``0e`` part set to 1 (so the steered maps on nodes start as ordinary linear maps;
-    larger attributes grow the features at every layer).
-    Equivariant under rotations, reflections and translations of ``pos`` (with ``x``
-    transformed by its irreps) and under permutations of the nodes.
+    Shapes:
+        - **input:** x ``[N, irreps_in.dim]``, pos ``[N, 3]``, edge_index ``[2, E]`` or
+          ``None`` (the complete graph within each graph of ``batch``), batch ``[N]`` or
+          ``None``, edge_scalars ``[E, num_edge_scalars]`` or ``None``, node_attr
+          ``[N, irreps_attr.dim]`` or ``None``, node_vectors ``[N, 3]`` or ``None``
+        - **output:** ``[N, irreps_out.dim]``; with ``pool`` ``[num_graphs, irreps_out.dim]``
     """
 
     def __init__(self, irreps_in, irreps_hidden, irreps_out, l_attr: int = 1, layers: int = 4,

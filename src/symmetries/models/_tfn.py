@@ -31,7 +31,29 @@ def edge_invariants(vectors, edge_scalars):
 
 
 class TFNLayer(nn.Module):
-    """One tensor-field-network layer ``irreps_in -> irreps_out`` (see the module docstring)."""
+    r"""One tensor-field-network layer ``irreps_in -> irreps_out``,
+
+    .. math::
+        h_i' = \sigma\Big(L \frac{1}{|\mathcal N(i)|} \sum_{j \in \mathcal N(i)} m_{ij}
+                + S h_i\Big),
+
+    :math:`m_{ij}` the :class:`~symmetries.nn.o3.PointConvolution` of the sender's features,
+    :math:`L, S` O(3)-linear maps (the self-interaction :math:`S` with biases on scalars)
+    and :math:`\sigma` the gated nonlinearity of :func:`~symmetries.nn.o3.gate_for` (where
+    the paper used a norm nonlinearity).
+
+    Args:
+        irreps_in: the irreps of the node features :math:`h`.
+        irreps_out: the irreps of :math:`h'`.
+        irreps_filter: the irreps of the edges' spherical harmonics.
+        num_invariants: edge invariants fed to the radial MLP.
+        radial_hidden: the width of the radial MLP (default: 64).
+
+    Shapes:
+        - **input:** h ``[N, irreps_in.dim]``, edge_index ``[2, E]`` (source, target),
+          edge_sh ``[E, irreps_filter.dim]``, invariants ``[E, num_invariants]``
+        - **output:** ``[N, irreps_out.dim]``
+    """
 
     def __init__(self, irreps_in, irreps_out, irreps_filter, num_invariants: int, radial_hidden: int = 64):
         super().__init__()
@@ -48,17 +70,32 @@ class TFNLayer(nn.Module):
 
 
 class TFN(nn.Module):
-    r"""A tensor field network: ``layers`` :class:`TFNLayer` on hidden features of ``channels``
-    x degrees ``0..l_max`` (parity :math:`(-1)^l`), filters :math:`Y^{0..l_{filter}}`, and a
-    linear read-out to ``irreps_out``, per node.
+    r"""A tensor field network (Thomas et al. 2018): ``layers`` :class:`TFNLayer` on hidden
+    features of ``channels`` x degrees ``0..l_max`` (parity :math:`(-1)^l`), filters
+    :math:`Y^{0..l_{filter}}` of the edge vectors, and a linear read-out to ``irreps_out``,
+    per node. The edge invariants are the edge length and the ``edge_scalars``.
 
-    ``forward(x [N, irreps_in.dim], pos [N, 3], edge_index [2, E] | None, batch [N] | None,
-    edge_scalars [E, num_edge_scalars] | None) -> [N, irreps_out.dim]``; ``edge_index=None``
-    is the complete graph within each graph of ``batch``. With ``pool`` (``"sum"``,
-    ``"mean"``, or ``"max"`` for ``0e`` outputs) the node outputs are pooled per graph of
-    ``batch``: ``-> [num_graphs, irreps_out.dim]``, an invariant (or equivariant) graph-level
-    read-out. Equivariant under rotations, reflections and translations and under
-    permutations of the nodes (invariant under them with ``pool``).
+    Equivariant under rotations, reflections and translations and under permutations of the
+    nodes (invariant under them with ``pool``).
+
+    Args:
+        irreps_in: the irreps of the node inputs ``x``.
+        irreps_out: the irreps of the outputs.
+        channels: the multiplicity of every hidden degree (default: 32).
+        l_max: the largest hidden degree (default: 1).
+        layers: the number of layers, >= 1 (default: 4).
+        l_filter: the largest degree of the filters (default: ``l_max``).
+        num_edge_scalars: invariant edge scalars given to ``forward`` (default: 0).
+        radial_hidden: the width of the radial MLPs (default: 64).
+        pool: ``None`` (default, per-node outputs), or ``"sum"``, ``"mean"`` or ``"max"``
+            (``0e`` outputs only): pool the node outputs per graph of ``batch``, an
+            invariant (or equivariant) graph-level read-out.
+
+    Shapes:
+        - **input:** x ``[N, irreps_in.dim]``, pos ``[N, 3]``, edge_index ``[2, E]`` or
+          ``None`` (the complete graph within each graph of ``batch``), batch ``[N]`` or
+          ``None`` (one graph), edge_scalars ``[E, num_edge_scalars]`` or ``None``
+        - **output:** ``[N, irreps_out.dim]``; with ``pool`` ``[num_graphs, irreps_out.dim]``
     """
 
     def __init__(self, irreps_in, irreps_out, channels: int = 32, l_max: int = 1, layers: int = 4,

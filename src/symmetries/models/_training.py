@@ -18,6 +18,17 @@ def potential_loss(pred: dict, batch: AtomsBatch, energy_weight: float = 1.0, fo
 
     .. math:: L = w_E \overline{\left(\frac{\hat E_b - E_b}{N_b}\right)^2}
         + w_F \overline{(\hat F_{ia} - F_{ia})^2} + w_\sigma \overline{(\hat\sigma_{b,ab} - \sigma_{b,ab})^2}
+
+    Args:
+        pred: the model's output: ``"energy"`` ``[B]``, ``"forces"`` ``[N, 3]`` and, with a
+            stress weight, ``"stress"`` ``[B, 3, 3]``.
+        batch: the :class:`~symmetries.models.AtomsBatch` with the labels.
+        energy_weight: :math:`w_E` (default: 1).
+        force_weight: :math:`w_F` (default: 1; 0 skips the forces).
+        stress_weight: :math:`w_\sigma` (default: 0; used only when the data have stress).
+
+    Returns:
+        :math:`L`, a scalar tensor.
     """
     d = batch.data
     loss = energy_weight * ((pred["energy"] - d.energy) / d.n_atoms).pow(2).mean()
@@ -33,9 +44,19 @@ def _predict(model, batch: AtomsBatch, stress: bool):
 
 
 def evaluate_potential(model, data, batch_size: int = 16) -> dict[str, float]:
-    """Errors of ``model`` on ``data`` (an AtomsData or :class:`AtomsGraphs`): ``energy_mae`` (eV
-    per frame), ``energy_mae_per_atom``, ``force_mae``, ``force_rmse`` (eV/A), ``stress_mae``
-    (eV/A^3, when the data have stress) and ``force_std`` of the data for scale."""
+    """Errors of a potential on a data set, in eval mode (the model's mode is restored).
+
+    Args:
+        model: the :class:`~symmetries.models.Potential`.
+        data: an :class:`~symmetries.data.AtomsData` (moved to the model's device and
+            dtype, graphs built at ``model.cutoff``) or :class:`AtomsGraphs`.
+        batch_size: frames per forward pass (default: 16).
+
+    Returns:
+        ``energy_mae`` (eV per frame), ``energy_mae_per_atom``, ``force_mae``,
+        ``force_rmse`` (eV/A), ``stress_mae`` (eV/A^3, when the data have stress) and
+        ``force_std`` of the data for scale, as floats.
+    """
     graphs = data if isinstance(data, AtomsGraphs) else AtomsGraphs(_as_model(data, model), model.cutoff)
     was_training = model.training
     model.eval()
@@ -76,16 +97,34 @@ def train_potential(model, train, val=None, *, epochs: int = 100, batch_size: in
     no ``val`` is given). The learning rate is multiplied by ``lr_factor`` after
     ``lr_patience`` epochs without improvement; training stops after ``patience`` such
     epochs or ``epochs`` in all, and the model is left with the weights of the best
-    validation epoch. ``fit_reference`` first fits the per-species energies and the scale
-    (:meth:`Potential.fit_reference`) on ``train``.
+    validation epoch.
 
-    ``checkpoint``: a file written after every epoch with the model, optimizer, scheduler,
-    shuffling RNG, epoch, best weights and history (all loadable with
-    ``torch.load(weights_only=True)``). When the file exists training resumes from it
-    exactly: an interrupted and resumed run gives the same weights as an uninterrupted one.
+    Args:
+        model: the :class:`~symmetries.models.Potential`.
+        train: the training frames, an :class:`~symmetries.data.AtomsData`.
+        val: the validation frames (default: ``None``, the training frames).
+        epochs: at most this many epochs (default: 100).
+        batch_size: frames per step (default: 8).
+        lr: Adam's learning rate (default: 5e-3).
+        energy_weight, force_weight, stress_weight: the weights of :func:`potential_loss`
+            (defaults: 1, 1, 0; the stress only when ``train`` has stress).
+        patience: stop after this many epochs without improvement (default: 20).
+        lr_factor: multiply the learning rate by this on a plateau (default: 0.5).
+        lr_patience: epochs without improvement before that (default: 5).
+        checkpoint: a file written after every epoch with the model, optimizer, scheduler,
+            shuffling RNG, epoch, best weights and history (all loadable with
+            ``torch.load(weights_only=True)``). When the file exists training resumes from
+            it exactly: an interrupted and resumed run gives the same weights as an
+            uninterrupted one (default: ``None``, no checkpoint).
+        seed: seeds the shuffling (default: 0).
+        fit_reference: first fit the per-species energies and the scale
+            (:meth:`Potential.fit_reference`) on ``train`` (default: ``True``; not when
+            resuming from a checkpoint).
+        progress: show a tqdm progress bar (default: ``False``).
 
-    Returns the history: per epoch ``train_loss``, ``val_loss``, ``lr``; ``best_epoch``,
-    ``best_val_loss``, ``epochs_run`` and ``stopped_early``.
+    Returns:
+        The history: per epoch ``train_loss``, ``val_loss``, ``lr``; ``best_epoch``,
+        ``best_val_loss``, ``epochs_run`` and ``stopped_early``.
     """
     train_g = AtomsGraphs(_as_model(train, model), model.cutoff)
     val_g = AtomsGraphs(_as_model(val, model), model.cutoff) if val is not None else train_g
