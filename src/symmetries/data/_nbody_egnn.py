@@ -39,7 +39,7 @@ _PAPER_DEFAULT = {"train": 3000, "valid": 2000, "test": 2000}
 def egnn_initial_states(seed: int = EGNN_SEED, counts: tuple[int, ...] = tuple(EGNN_SPLITS.values()),
                         n_particles: int = 5, frames: int = 49, box: float = 5.0,
                         vel_norm: float = 0.5) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The starting states of consecutive blocks of ``counts`` trajectories drawn as the
+    r"""The starting states of consecutive blocks of ``counts`` trajectories drawn as the
     reference generator (NRI's simulator) draws them: per trajectory the charges
     (:math:`\pm 1`), positions, velocities and two discarded noise draws, then the box
     reflection of the starting positions.
