@@ -18,25 +18,41 @@ DENSE_SOLVE_LIMIT = 6000
 
 
 def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> torch.Tensor:
-    r"""An orthonormal basis ``(k, d_out, d_in)`` of all W with :math:`\rho_{out}(g) W = W \rho_{in}(g)`.
+    r"""An orthonormal basis of all equivariant linear maps from ``rep_in`` to ``rep_out``,
+
+    .. math::
+        \{W \in \mathbb{R}^{d_{out} \times d_{in}} : \rho_{out}(g) W = W \rho_{in}(g)
+        \ \forall g \in G\}.
 
     Solved from the generators only: :math:`\rho_{out}(h) W = W \rho_{in}(h)` for the discrete
     generators ``h`` and :math:`d\rho_{out}(A) W = W d\rho_{in}(A)` for the Lie-algebra
-    generators ``A``. Direct sums are solved block by block (each distinct pair once);
-    permutation reps by orbits of index pairs (exact, any size); other blocks as the
-    nullspace of the stacked constraints. Results are cached. The basis is orthonormal in
-    the Frobenius inner product, float64.
+    generators ``A``. Direct sums are solved block by block (each distinct pair once, in the
+    order of :func:`basis_blocks`: summands of ``rep_out`` outer); permutation reps by orbits
+    of index pairs (exact, any size); other blocks as the nullspace of the stacked
+    constraints. Results are cached. Coordinates of a tensor-product rep ``V * W`` are the
+    entries of a ``(V.dim, W.dim)`` tensor flattened row-major (entry ``(i, j)`` is coordinate
+    ``i * W.dim + j``, as ``torch.kron`` and ``x.reshape(-1)``), so a map on ``V**2``
+    reshaped to ``(d_out, V.dim, V.dim)`` reads as a function of a matrix.
 
-    ``sparse``: ``None`` returns a sparse COO tensor only when the dense one would exceed
-    ``DENSE_LIMIT`` entries, ``True`` always (permutation reps only), ``False`` never (and
-    raises ``MemoryError`` before allocating a basis that large).
+    Args:
+        rep_in: the representation on the input, of the same group as ``rep_out``.
+        rep_out: the representation on the output.
+        sparse: ``None`` (default) returns a sparse COO tensor only when the dense one would
+            exceed ``DENSE_LIMIT`` entries, ``True`` always (permutation reps are the ones
+            solved sparsely), ``False`` never.
 
-    Which maps connect which summands: :func:`basis_blocks` lists, for each pair of summands
-    of ``rep_out`` and ``rep_in`` (outer loop over ``rep_out``), the range of maps and the rows
-    and columns they fill. Coordinates of a tensor-product rep ``V * W`` are the entries of
-    a ``(V.dim, W.dim)`` tensor flattened row-major (entry ``(i, j)`` is coordinate
-    ``i * W.dim + j``, as ``torch.kron`` and ``x.reshape(-1)``), so a map on ``V**2`` reshaped
-    to ``(d_out, V.dim, V.dim)`` reads as a function of a matrix.
+    Returns:
+        The basis, float64, orthonormal in the Frobenius inner product.
+
+    Shapes:
+        - **output:** ``(k, rep_out.dim, rep_in.dim)``, ``k = basis_size(rep_in, rep_out)``
+
+    Raises:
+        TypeError: if either argument is not a :class:`~symmetries.reps.Rep`.
+        ValueError: if the two reps belong to different groups.
+        MemoryError: with ``sparse=False``, before allocating a dense basis of more than
+            ``DENSE_LIMIT`` entries; or when a block has more than ``DENSE_SOLVE_LIMIT``
+            unknowns ``d_out * d_in`` for the dense solver.
     """
     _check_reps(rep_in, rep_out)
     if len(rep_in.components()) == 1 and len(rep_out.components()) == 1:
@@ -61,8 +77,17 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, sparse: bool | None = None) -> 
 
 
 class BasisBlock(NamedTuple):
-    """The maps ``maps`` of an equivariant basis that send summand ``rep_in`` (columns ``cols``)
-    to summand ``rep_out`` (rows ``rows``); ``out_index`` / ``in_index`` count the summands."""
+    """Where one pair of summands sits in an equivariant basis (see :func:`basis_blocks`).
+
+    Args:
+        maps: the indices of the basis maps that send summand ``rep_in`` to ``rep_out``.
+        rows: the rows of summand ``rep_out``.
+        cols: the columns of summand ``rep_in``.
+        rep_out: the output summand.
+        rep_in: the input summand.
+        out_index: the position of ``rep_out`` among the summands of the output rep.
+        in_index: the position of ``rep_in`` among the summands of the input rep.
+    """
 
     maps: range
     rows: slice
@@ -80,10 +105,11 @@ def basis_blocks(rep_in: Rep, rep_out: Rep) -> list[BasisBlock]:
     ``block_basis(b.rep_in, b.rep_out)`` and the maps are zero elsewhere.
 
     Args:
-        rep_in, rep_out: representations of one group.
+        rep_in: the input representation.
+        rep_out: the output representation, of the same group.
 
     Returns:
-        the list of blocks; their ``maps`` ranges tile ``range(basis_size(rep_in, rep_out))``.
+        The list of blocks; their ``maps`` ranges tile ``range(basis_size(rep_in, rep_out))``.
     """
     _check_reps(rep_in, rep_out)
     blocks, k, row = [], 0, 0
@@ -101,7 +127,16 @@ def basis_blocks(rep_in: Rep, rep_out: Rep) -> list[BasisBlock]:
 
 
 def basis_size(rep_in: Rep, rep_out: Rep) -> int:
-    """The number of independent equivariant maps, without building the basis."""
+    r"""The number of independent equivariant maps, :math:`\dim \mathrm{Hom}_G(\rho_{in},
+    \rho_{out})`, without assembling the full basis (the blocks are solved and cached).
+
+    Args:
+        rep_in: the input representation.
+        rep_out: the output representation, of the same group.
+
+    Returns:
+        ``k``, the first dimension of ``equivariant_basis(rep_in, rep_out)``.
+    """
     _check_reps(rep_in, rep_out)
     return sum(block_basis(ri, ro).shape[0] for ro in rep_out.components() for ri in rep_in.components())
 
@@ -143,7 +178,22 @@ def _assemble(rep_in, rep_out):
 
 @functools.lru_cache(maxsize=4096)
 def block_basis(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
-    """Basis for a pair of non-sum reps: ``(k, d_out, d_in)``, dense or sparse."""
+    """The equivariant basis for a pair of non-sum reps (one summand each), cached.
+
+    Permutation reps are solved by orbits of index pairs (exact, sparse when large); others as
+    the nullspace of the generators' constraints.
+
+    Args:
+        rep_in: the input summand.
+        rep_out: the output summand.
+
+    Returns:
+        The basis, float64, dense or sparse COO; shared with the cache, so clone before
+        writing to it.
+
+    Shapes:
+        - **output:** ``(k, rep_out.dim, rep_in.dim)``
+    """
     if rep_in.is_permutation and rep_out.is_permutation:
         return _orbit_basis(rep_in, rep_out)
     return _nullspace_basis(rep_in, rep_out)

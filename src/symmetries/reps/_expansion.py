@@ -21,8 +21,16 @@ from symmetries.reps._rep import Rep
 
 
 def summand_indices(rep: Rep) -> dict[Rep, torch.Tensor]:
-    """Distinct summands of ``rep`` (in order of first appearance) -> the coordinate indices
-    ``(multiplicity, dim)`` of each of their copies."""
+    """Where the copies of each distinct summand of ``rep`` sit.
+
+    Args:
+        rep: the representation; its ``components()`` are the summands.
+
+    Returns:
+        ``{summand: indices}`` over the distinct summands in order of first appearance;
+        row ``a`` of ``indices`` (long, ``(multiplicity, summand.dim)``) holds the coordinates
+        of the ``a``-th copy in ``rep``.
+    """
     slots: dict[Rep, list[torch.Tensor]] = {}
     offset = 0
     for r in rep.components():
@@ -88,7 +96,7 @@ class BlockBasisExpansion(nn.Module):
             ``s`` of ``rep_out`` returns the basis ``(num_basis, s.dim, t.dim, *trailing)``
             (float64; dense or sparse; ``num_basis`` may be 0). Default:
             :func:`~symmetries.reps.block_basis`, the solved equivariant maps.
-        bias (bool, optional): whether to build the bias map. (default: :obj:`True`)
+        bias (bool, optional): whether to build the bias map (default: ``True``).
         invariants (callable, optional): ``invariants(s)`` returns ``(n, s.dim)`` vectors
             fixed by ``s``, one bias coefficient each. Default: an orthonormal basis of them.
 
@@ -201,7 +209,8 @@ class BlockBasisExpansion(nn.Module):
         return block.transpose(1, 2).reshape(rows, cols, *self.trailing_shape)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        """The map :math:`W` ``(rep_out.dim, rep_in.dim, *trailing)`` of the coefficients ``weight``."""
+        """The map :math:`W` ``(rep_out.dim, rep_in.dim, *trailing)`` of the coefficients
+        ``weight`` ``(weight_numel,)``, which have the bases' dtype (else ``TypeError``)."""
         self._check(weight, self.weight_numel, "weight")
         rows = []
         for first in range(0, len(self.blocks), self._n_in):
@@ -215,14 +224,21 @@ class BlockBasisExpansion(nn.Module):
         return W
 
     def bias_vector(self, bias: torch.Tensor) -> torch.Tensor:
-        """The invariant vector :math:`b` ``(rep_out.dim,)`` of the coefficients ``bias``."""
+        """The invariant vector :math:`b` ``(rep_out.dim,)`` of the coefficients ``bias``
+        ``(bias_numel,)``."""
         self._check(bias, self.bias_numel, "bias")
         return self.bias_basis @ bias
 
     def coefficients(self, matrix: torch.Tensor) -> torch.Tensor:
-        """The least-squares coefficients ``(weight_numel,)`` of a map ``(rep_out.dim, rep_in.dim,
-        *trailing)``: the inverse of :meth:`forward` on the equivariant maps, and the orthogonal
-        projection onto them for an orthonormal basis."""
+        """The least-squares coefficients of a map: the inverse of :meth:`forward` on the
+        equivariant maps, and the orthogonal projection onto them for an orthonormal basis.
+
+        Args:
+            matrix: a map ``(rep_out.dim, rep_in.dim, *trailing)``, equivariant or not.
+
+        Returns:
+            The coefficients ``(weight_numel,)``, in the dtype of ``matrix``.
+        """
         if tuple(matrix.shape) != self.shape:
             raise ValueError(f"expected a matrix of shape {self.shape} for {self._name}, "
                              f"got {tuple(matrix.shape)}")

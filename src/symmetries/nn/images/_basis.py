@@ -40,9 +40,19 @@ DIRECT_LIMIT = 256
 
 
 class HarmonicRep(Rep):
-    r"""How a planar group acts on the coefficients of :math:`(\cos m\phi, \sin m\phi)`:
-    :math:`\psi_m(r_\theta f^s) = R(m\theta)\,\mathrm{diag}(1,-1)^s` (1-dimensional, trivial,
-    for ``m = 0``)."""
+    r"""How a planar group acts on the coefficients of the angular harmonic
+    :math:`(\cos m\phi, \sin m\phi)`,
+
+    .. math::
+        \psi_m(r_\theta f^s) = R(m\theta)\,\mathrm{diag}(1,-1)^s,
+
+    for a rotation :math:`r_\theta` after :math:`s \in \{0, 1\}` flips (1-dimensional and
+    trivial for ``m = 0``).
+
+    Args:
+        group: a planar group (Cyclic, Dihedral, SO2, O2).
+        m: the angular frequency, >= 0.
+    """
 
     def __init__(self, group, m: int):
         self.group, self.m = group, int(m)
@@ -245,12 +255,32 @@ def _orthonormalize(B: torch.Tensor, rtol: float = 1e-6) -> torch.Tensor:
 @functools.lru_cache(maxsize=512)
 def kernel_basis(rep_in: Rep, rep_out: Rep, kernel_size: int, basis: str = "harmonic", sigma: float = 0.6,
                  max_frequency: int | None = None) -> torch.Tensor:
-    r"""Orthonormal basis ``(n, d_out, d_in, k, k)`` (float64) of the kernels with
-    :math:`\kappa(g x) = \rho_{out}(g) \kappa(x) \rho_{in}(g)^{-1}`; see the module docstring.
+    r"""Orthonormal basis of the steerable kernels on a ``k x k`` grid,
 
-    ``basis``: ``"harmonic"`` (steerable, any planar group) or ``"grid"`` (every pixel free;
-    groups that map the grid to itself). ``sigma``: ring width in pixels; ``max_frequency``:
-    cap on the angular frequency (below the default band limit). Cached per arguments.
+    .. math::
+        \kappa(g x) = \rho_{out}(g)\, \kappa(x)\, \rho_{in}(g)^{-1},
+
+    built as in the module docstring. Cached per arguments.
+
+    Args:
+        rep_in: the input field's rep, of a planar group.
+        rep_out: the output field's rep, of the same group.
+        kernel_size: ``k``, odd.
+        basis: ``"harmonic"`` (default; steerable, any planar group) or ``"grid"`` (every pixel
+            free; only groups that map the grid to itself: C1, C2, C4, D1, D2, D4).
+        sigma: the width in pixels of the Gaussian rings of the harmonic basis (default: 0.6).
+        max_frequency: a cap on the angular frequency, below the default band limit
+            (default: ``None``, the band limit alone).
+
+    Returns:
+        The basis, float64 (``n`` may be 0).
+
+    Shapes:
+        - **output:** ``(n, rep_out.dim, rep_in.dim, k, k)``
+
+    Raises:
+        ValueError: for an even ``kernel_size``, reps of different groups, an unknown
+            ``basis``, or ``"grid"`` with a group that does not map the grid to itself.
     """
     k = int(kernel_size)
     G = rep_in.group

@@ -27,19 +27,46 @@ def is_fx_proxy(x) -> bool:
 
 class R2Conv(nn.Module):
     r"""Steerable convolution ``in_type -> out_type`` on the plane, equivariant to the
-    field types' point group and to translations.
+    field types' point group and to translations,
 
-    Input ``(B, in_type.size, H, W)``, output ``(B, out_type.size, H', W')`` with the usual
-    ``Conv2d`` sizes. ``kernel_size`` must be odd. ``padding`` defaults to
-    ``dilation * (kernel_size - 1) // 2`` ("same" for stride 1). Rotations by multiples of 90
-    degrees and flips are exact when the input is square and, for ``stride > 1``,
-    ``(H + 2 padding - dilation (k - 1) - 1)`` is divisible by the stride (e.g. odd ``H``,
-    stride 2). ``bias``: one learned constant per invariant direction of each output field
-    (regular and trivial fields get one; non-trivial irreps none). ``basis``: ``"harmonic"``
-    (steerable, any planar group) or ``"grid"`` (every pixel free, p4/p4m G-CNN).
+    .. math::
+        y = K \star x + b, \qquad K = \sum_n w_n \kappa_n, \qquad
+        \kappa_n(g u) = \rho_{out}(g)\, \kappa_n(u)\, \rho_{in}(g)^{-1},
 
-    Parameters: ``weight`` (all basis coefficients, flat) and ``bias``.
-    :meth:`export` returns an equivalent plain ``torch.nn.Conv2d``.
+    over the kernel basis :math:`\kappa_n` (:func:`~symmetries.nn.images.kernel_basis`) of
+    each pair of field reps. Rotations by multiples of 90 degrees and flips are exact when the
+    input is square and, for ``stride > 1``, ``(H + 2 padding - dilation (k - 1) - 1)`` is
+    divisible by the stride (e.g. odd ``H``, stride 2). Parameters: ``weight`` (all basis
+    coefficients, flat; generalized He initialization, see :meth:`reset_parameters`) and
+    ``bias``. :meth:`export` returns an equivalent plain ``torch.nn.Conv2d``.
+
+    Args:
+        in_type: the :class:`~symmetries.nn.images.FieldType` of the input.
+        out_type: the field type of the output, over the same planar group (Cyclic, Dihedral,
+            SO2, O2).
+        kernel_size: ``k``, odd.
+        stride: as in ``Conv2d`` (default: 1).
+        padding: zero padding on each side (default: ``None``,
+            ``dilation * (kernel_size - 1) // 2``, "same" for stride 1).
+        dilation: as in ``Conv2d`` (default: 1).
+        bias: learn one constant per invariant direction of each output field (regular and
+            trivial fields get one; non-trivial irreps none) (default: ``True``).
+        basis: ``"harmonic"`` (default; steerable, any planar group) or ``"grid"`` (every
+            pixel free, p4/p4m G-CNN).
+        sigma: the ring width in pixels of the harmonic basis (default: 0.6).
+        max_frequency: a cap on the angular frequency of the harmonic basis (default:
+            ``None``, escnn's band limit).
+        output_padding: only for :class:`R2ConvTranspose` (default: 0).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, out_type.size, H', W')``, with ``Conv2d``'s sizes
+          ``H' = (H + 2 padding - dilation (k - 1) - 1) // stride + 1``
+
+    Raises:
+        TypeError: if a type is not a ``FieldType`` or the group is not planar.
+        ValueError: for types over different groups, an even ``kernel_size``, or when no
+            equivariant kernel maps ``in_type`` to ``out_type``.
     """
 
     transposed = False
@@ -106,7 +133,12 @@ class R2Conv(nn.Module):
 
     # ------------------------------------------------------------ the filter
     def expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The full filter ``(C_out, C_in, k, k)`` and bias ``(C_out,)`` from the coefficients."""
+        """The full filter and bias from the coefficients (with gradients).
+
+        Returns:
+            ``(filter, bias)``: the filter ``(out_type.size, in_type.size, k, k)`` and the bias
+            ``(out_type.size,)``, or ``None`` without bias.
+        """
         filt = self.expansion(self.weight)
         bias = None if self.bias is None else self.expansion.bias_vector(self.bias[self._bias_index])
         return filt, bias
@@ -172,9 +204,25 @@ class GroupConv2d(R2Conv):
     ``Cyclic(4)``, ``p4m`` for ``Dihedral(4)`` (also C1, C2, D1, D2).
 
     With ``in_type`` trivial fields it is the lifting convolution; between regular fields
-    the group convolution. Every pixel of the filter is a free parameter up to the
-    constraint (the ``"grid"`` basis), so it is exactly equivariant on the grid. Same
-    arguments as :class:`R2Conv`.
+    the group convolution. Every pixel of the filter is a free parameter up to the constraint
+
+    .. math::
+        K(g u) = \rho_{out}(g)\, K(u)\, \rho_{in}(g)^{-1} \quad \text{for every pixel offset } u
+
+    (the ``"grid"`` basis of :class:`R2Conv`), so it is exactly equivariant on the grid.
+
+    Args:
+        in_type: the :class:`~symmetries.nn.images.FieldType` of the input.
+        out_type: the field type of the output, over the same group.
+        kernel_size: ``k``, odd.
+        stride: as in ``Conv2d`` (default: 1).
+        padding: zero padding on each side (default: ``None``, ``dilation * (k - 1) // 2``).
+        dilation: as in ``Conv2d`` (default: 1).
+        bias: learn one constant per invariant direction of each output field (default: ``True``).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, out_type.size, H', W')``, as :class:`R2Conv`
     """
 
     def __init__(self, in_type: FieldType, out_type: FieldType, kernel_size: int, stride: int = 1,
@@ -184,12 +232,24 @@ class GroupConv2d(R2Conv):
 
 class R2ConvTranspose(R2Conv):
     r"""Transposed steerable convolution (for decoders): the adjoint-shaped upsampling map
-    ``in_type -> out_type`` with an equivariant filter.
+    ``in_type -> out_type`` with an equivariant filter :math:`K` (as :class:`R2Conv`'s),
+    applied as ``conv_transpose2d`` with the filter flipped and its channel axes swapped.
+    :meth:`export` gives a plain ``torch.nn.ConvTranspose2d``.
 
-    Output size ``(H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``; the
-    default padding gives ``(H - 1) stride + 1`` (odd ``H`` stays odd, so 90-degree rotations
-    stay exact; keep ``output_padding = 0`` for that). :meth:`export` gives a plain
-    ``torch.nn.ConvTranspose2d``.
+    Args:
+        in_type, out_type, kernel_size: as :class:`R2Conv`.
+        stride, padding, dilation: as :class:`R2Conv` (``padding`` by default
+            ``dilation * (kernel_size - 1) // 2``).
+        bias, basis, sigma, max_frequency: as :class:`R2Conv`.
+        output_padding: extra rows and columns on one side of the output, as in
+            ``ConvTranspose2d`` (default: 0; keep it 0 for exact 90-degree rotations).
+
+    Shapes:
+        - **input:** ``(B, in_type.size, H, W)``
+        - **output:** ``(B, out_type.size, H', W')`` with
+          ``H' = (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1``; the
+          default padding gives ``(H - 1) stride + 1`` (odd ``H`` stays odd, so 90-degree
+          rotations stay exact)
     """
 
     transposed = True

@@ -9,21 +9,33 @@ from symmetries.reps import BlockBasisExpansion, Rep, block_basis
 
 
 class EquivariantLinear(nn.Module):
-    r"""Linear map :math:`y = W x + b` with :math:`\rho_{out}(g) W = W \rho_{in}(g)` and
-    :math:`\rho_{out}(g) b = b` for all g.
+    r"""Linear map with :math:`\rho_{out}(g) W = W \rho_{in}(g)` and
+    :math:`\rho_{out}(g) b = b` for all g,
 
-    :math:`W = \sum_k w_k B_k` over the basis of equivariant maps, solved block by block for
-    each pair of distinct summands of ``rep_in`` and ``rep_out`` (copies share the block basis
-    and get their own coefficients). The bias lives on the invariant directions of ``rep_out``.
-    Both are expanded by :class:`~symmetries.reps.BlockBasisExpansion` (its coefficient layout).
+    .. math::
+        y = W x + b, \qquad W = \sum_k w_k B_k.
 
-    Shapes: ``(..., rep_in.dim) -> (..., rep_out.dim)``. Parameters: ``weight`` (all basis
-    coefficients, flat) and ``bias``; the bases are non-persistent buffers, rebuilt from the
-    reps, so the state_dict holds only the coefficients.
+    :math:`B_k` is the basis of equivariant maps, solved block by block for each pair of
+    distinct summands of ``rep_in`` and ``rep_out`` (copies share the block basis and get their
+    own coefficients). The bias lives on the invariant directions of ``rep_out``. Both are
+    expanded by :class:`~symmetries.reps.BlockBasisExpansion` (its coefficient layout).
+    Parameters: ``weight`` (all basis coefficients, flat; initialized normal with unit output
+    variance) and ``bias`` (zeros); the bases are non-persistent buffers, rebuilt from the reps,
+    so the state_dict holds only the coefficients.
 
-    ``max_block``: pairs of summands with more than this many unknowns
-    (:math:`d_{out} d_{in}`) are left out (their block of W stays zero): a smaller, still
-    exactly equivariant, family of maps that avoids solving large blocks.
+    Args:
+        rep_in: the input representation.
+        rep_out: the output representation, of the same group.
+        bias: learn the invariant bias (default: ``True``); ``bias`` is ``None`` anyway when
+            ``rep_out`` has no invariant direction.
+        max_block: pairs of summands with more than this many unknowns
+            (:math:`d_{out} d_{in}`) are left out (their block of W stays zero): a smaller,
+            still exactly equivariant, family of maps that avoids solving large blocks
+            (default: ``None``, all pairs).
+
+    Shapes:
+        - **input:** ``(..., rep_in.dim)``, of the weight's dtype
+        - **output:** ``(..., rep_out.dim)``
     """
 
     def __init__(self, rep_in: Rep, rep_out: Rep, bias: bool = True, max_block: int | None = None):
