@@ -74,14 +74,21 @@ def fully_connected_graph(batch: torch.Tensor | int, loop: bool = False, num_gra
 
     Args:
         batch: ``[N]`` long batch vector, or the number of nodes per graph ``M``.
-        loop: add the self-loops :math:`i \to i`.
-        num_graphs: with an int ``batch``, the number of graphs ``B``.
+        loop: add the self-loops :math:`i \to i` (default: ``False``).
+        num_graphs: with an int ``batch``, the number of graphs ``B`` (default: ``None``, 1).
         device: with an int ``batch``, where to build (default: the CPU); a batch vector's
             graph is built on its device.
+
+    Returns:
+        ``edge_index``, long, sources in row 0 and targets in row 1.
 
     Shapes:
         - **input:** batch ``[N]``, or ``M`` (``N = B M``)
         - **output:** edge_index ``[2, E]``, :math:`E = \sum_b n_b (n_b - 1)` (``B M (M - 1)``)
+
+    Raises:
+        ValueError: for an empty graph, an unsorted batch vector, or ``num_graphs`` /
+            ``device`` with a batch vector.
 
     Example::
 

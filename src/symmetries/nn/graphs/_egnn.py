@@ -35,13 +35,41 @@ from symmetries.nn.graphs._scatter import POOLS, check_graph, global_pool, scatt
 
 
 class EGNNLayer(nn.Module):
-    r"""One E(n)-equivariant layer (E_GCL). Shapes: ``h`` ``[N, features]``, ``pos`` ``[N, d]``,
-    ``edge_index`` ``[2, E]``, ``edge_attr`` ``[E, edge_features]``, ``vel`` ``[N, d]``
-    (required when ``velocity``) -> ``(h' [N, out_features], pos' [N, d])``.
+    r"""One E(n)-equivariant layer (E_GCL), the equations of the module docstring:
 
-    ``aggr`` reduces messages for :math:`h` (``"sum"`` as in the paper, or ``"mean"``);
-    ``coord_aggr`` reduces coordinate updates (``"mean"`` = :math:`C = 1/\deg(i)`).
-    ``attention`` multiplies :math:`m_{ij}` by a learned gate :math:`\sigma(w^T m_{ij})`.
+    .. math::
+        m_{ij} = \phi_e(h_i, h_j, |x_i - x_j|^2, a_{ij}), \quad
+        x_i' = x_i + C \textstyle\sum_j (x_i - x_j)\, \phi_x(m_{ij}), \quad
+        h_i' = h_i + \phi_h\big(h_i, \textstyle\sum_j m_{ij}\big).
+
+    ``forward(h, pos, edge_index, edge_attr=None, vel=None)`` returns ``(h', pos')``.
+
+    Args:
+        features: node feature channels.
+        out_features: output channels (default: ``None``, ``features``).
+        hidden: the width of the MLPs and messages (default: ``None``, ``features``).
+        edge_features: channels of :math:`a_{ij}`, 0 for none (default: 0).
+        velocity: add :math:`\phi_v(h_i)\, v_i` to the coordinate update; ``vel`` is then
+            required (default: ``False``).
+        residual: add :math:`h_i` when ``out_features == features`` (default: ``True``).
+        attention: multiply :math:`m_{ij}` by a learned gate :math:`\sigma(w^T m_{ij})`
+            (default: ``False``).
+        normalize: use :math:`(x_i - x_j)/\sqrt{|x_i - x_j|^2 + \epsilon}` (default: ``False``).
+        tanh: bound :math:`\phi_x` to ``coords_range`` by a tanh (default: ``False``).
+        coords_range: the bound with ``tanh`` (default: 1.0).
+        clamp: cap on the norm of each message's coordinate update, or ``None`` (default).
+        aggr: reduces messages for :math:`h`, ``"sum"`` (default, as in the paper) or ``"mean"``.
+        coord_aggr: reduces coordinate updates, ``"mean"`` (default, :math:`C = 1/\deg(i)`)
+            or ``"sum"`` (:math:`C = 1`).
+        update_coords: update the positions (default: ``True``); ``False`` returns them as
+            they came.
+        act: the activation class (default: ``nn.SiLU``).
+        eps: the :math:`\epsilon` of ``normalize`` (default: 1e-8).
+
+    Shapes:
+        - **input:** h ``[N, features]``, pos ``[N, d]``, edge_index ``[2, E]``, edge_attr
+          ``[E, edge_features]``, vel ``[N, d]`` (with ``velocity``)
+        - **output:** h' ``[N, out_features]``, pos' ``[N, d]``
     """
 
     def __init__(self, features: int, out_features: int | None = None, hidden: int | None = None,
@@ -106,21 +134,36 @@ class EGNNLayer(nn.Module):
 
 class EGNN(nn.Module):
     r"""An E(n)-equivariant network: a linear embedding of ``h`` to ``hidden``, ``layers``
-    :class:`EGNNLayer` (all options are passed on), and a linear read-out of ``h`` to
-    ``out_features`` (none when ``out_features`` is ``None``). Returns ``(h, pos)``.
+    :class:`EGNNLayer`, and a linear read-out of ``h`` to ``out_features``.
 
-    Inputs, sparse (PyG layout): ``h`` ``[N, in_features]``, ``pos`` ``[N, d]``,
-    ``edge_index`` ``[2, E]`` (``None``: complete graph within each graph of ``batch``),
-    ``edge_attr`` ``[E, edge_features]``, ``vel`` ``[N, d]``, ``batch`` ``[N]``; or a PyG
-    ``Data`` with ``x``, ``pos`` (and ``edge_index``, ``edge_attr``, ``vel``, ``batch``).
-    Dense: ``h`` ``[B, M, in_features]``, ``pos`` / ``vel`` ``[B, M, d]``, ``edge_attr``
-    ``[B, M, M, edge_features]`` (entry ``[b, i, j]`` for the message ``j -> i``), complete
-    graphs; outputs are dense too. ``dim``, when given, is the required ``d``.
+    ``forward(h, pos, edge_index=None, edge_attr=None, vel=None, batch=None)`` returns
+    ``(h, pos)``; ``edge_index=None`` is the complete graph within each graph of ``batch``.
+    ``h`` may instead be a PyG ``Data`` with ``x``, ``pos`` (and ``edge_index``,
+    ``edge_attr``, ``vel``, ``batch``). Dense inputs (``pos`` of 3 dimensions) are complete
+    graphs, and the outputs are dense too.
 
-    ``pool`` (``"sum"``, ``"mean"`` or ``"max"``): the node features (invariant under E(n))
-    are pooled per graph of ``batch`` (per dense graph), so ``h`` comes back as
-    ``[num_graphs, out_features]`` (``[B, out_features]`` dense): an invariant graph-level
-    read-out for classification or regression; ``pos`` is returned per node as before.
+    Args:
+        in_features: node feature channels.
+        hidden: the width of the embedding and of every layer (default: 64).
+        out_features: read-out channels (default: ``None``, no read-out: ``hidden`` channels).
+        layers: the number of layers, >= 1 (default: 4).
+        edge_features: edge attribute channels, 0 for none (default: 0).
+        velocity: the layers' velocity term; ``vel`` is then required (default: ``False``).
+        dim: the required number of coordinates ``d`` (default: ``None``, any).
+        pool: ``None`` (default) for per-node ``h``, or ``"sum"``, ``"mean"``, ``"max"``: the
+            node features (invariant under E(n)) are pooled per graph of ``batch`` (per dense
+            graph), an invariant graph-level read-out for classification or regression;
+            ``pos`` is returned per node as before.
+        **options: the other arguments of :class:`EGNNLayer` (``attention``, ``normalize``,
+            ``tanh``, ``clamp``, ``aggr``, ``coord_aggr``, ...), passed to every layer.
+
+    Shapes:
+        - **input (sparse, PyG layout):** h ``[N, in_features]``, pos ``[N, d]``, edge_index
+          ``[2, E]``, edge_attr ``[E, edge_features]``, vel ``[N, d]``, batch ``[N]``
+        - **input (dense):** h ``[B, M, in_features]``, pos / vel ``[B, M, d]``, edge_attr
+          ``[B, M, M, edge_features]`` (entry ``[b, i, j]`` for the message ``j -> i``)
+        - **output:** h ``[N, out_features]`` (dense ``[B, M, out_features]``), or with ``pool``
+          ``[num_graphs, out_features]`` (dense ``[B, out_features]``); pos as it came
     """
 
     def __init__(self, in_features: int, hidden: int = 64, out_features: int | None = None, layers: int = 4,

@@ -26,15 +26,22 @@ def is_graph_data(obj) -> bool:
 
 
 class MessagePassing(nn.Module):
-    r"""Base class: :math:`x_i' = \gamma\big(x_i,\ \bigoplus_{j \to i} \phi(x_i, x_j, e_{ji})\big)`.
+    r"""Base class of message-passing layers,
+
+    .. math::
+        x_i' = \gamma\big(x_i,\ \textstyle\bigoplus_{j \to i} \phi(x_i, x_j, e_{ji})\big).
 
     Subclasses implement :meth:`message` ``(x_i, x_j, edge_attr) -> [E, ...]`` and
     optionally :meth:`update` ``(aggregated, x) -> x'``. :meth:`propagate` gathers the
     target (``x_i = x[edge_index[1]]``) and source (``x_j = x[edge_index[0]]``) rows, calls
-    :meth:`message`, reduces the messages onto their targets with ``aggr`` (``"sum"``,
-    ``"mean"``, ``"max"``, ``"min"``; a node without incoming edges receives zeros), then
-    calls :meth:`update`. ``x`` may be a tensor or a tuple of per-node tensors.
-    Permutation equivariant by construction: relabelling nodes relabels every output row.
+    :meth:`message`, reduces the messages onto their targets with ``aggr`` (a node without
+    incoming edges receives zeros), then calls :meth:`update`. ``x`` may be a tensor or a
+    tuple of per-node tensors. Permutation equivariant by construction: relabelling nodes
+    relabels every output row.
+
+    Args:
+        aggr: the reduction :math:`\bigoplus`, ``"sum"`` (default), ``"mean"``, ``"max"`` or
+            ``"min"``.
     """
 
     def __init__(self, aggr: str = "sum"):
@@ -52,8 +59,18 @@ class MessagePassing(nn.Module):
         return aggregated
 
     def propagate(self, edge_index: torch.Tensor, x, edge_attr: torch.Tensor | None = None, check: bool = True):
-        """Gather, message, aggregate, update. ``check=False`` skips validating the graph
-        (for networks that validated it once for all their layers)."""
+        """Gather, message, aggregate, update.
+
+        Args:
+            edge_index: ``[2, E]`` long, sources in row 0 and targets in row 1.
+            x: node features ``[N, ...]``, or a tuple of such tensors.
+            edge_attr: ``[E, ...]``, passed to :meth:`message` (default: ``None``).
+            check: validate the graph (default: ``True``); ``False`` for networks that
+                validated it once for all their layers.
+
+        Returns:
+            What :meth:`update` returns for the aggregated messages ``[N, ...]``.
+        """
         first = x[0] if isinstance(x, tuple) else x
         n = check_graph(first, edge_index, edge_attr=edge_attr) if check else first.shape[0]
         source, target = edge_index[0], edge_index[1]
@@ -73,8 +90,21 @@ class GNNLayer(MessagePassing):
         h_i' = h_i + \phi_h\big(h_i, \textstyle\bigoplus_{j \to i} m_{ij}\big)
 
     (the residual only when ``in_features == out_features`` and ``residual``). ``phi_e``
-    and ``phi_h`` are two-layer MLPs of width ``hidden``. Shapes: ``h`` ``[N, in_features]``,
-    ``edge_attr`` ``[E, edge_features]`` -> ``[N, out_features]``.
+    and ``phi_h`` are two-layer MLPs of width ``hidden`` (``phi_e`` with ``act`` after both
+    layers). ``forward(h, edge_index, edge_attr=None)`` or ``forward(data)``.
+
+    Args:
+        in_features: node feature channels.
+        out_features: output channels (default: ``None``, ``in_features``).
+        hidden: the width of the MLPs and of the messages (default: 64).
+        edge_features: channels of :math:`a_{ij}`, 0 for none (default: 0).
+        aggr: the reduction :math:`\bigoplus` (default: ``"sum"``; see :class:`MessagePassing`).
+        residual: add :math:`h_i` when the widths match (default: ``True``).
+        act: the activation class (default: ``nn.SiLU``).
+
+    Shapes:
+        - **input:** h ``[N, in_features]``, edge_index ``[2, E]``, edge_attr ``[E, edge_features]``
+        - **output:** ``[N, out_features]``
     """
 
     def __init__(self, in_features: int, out_features: int | None = None, hidden: int = 64, edge_features: int = 0,
@@ -107,11 +137,28 @@ class GNNLayer(MessagePassing):
 
 
 class GNN(nn.Module):
-    r"""A stack of :class:`GNNLayer`: embed ``[N, in_features]`` to ``hidden``, ``layers``
-    message-passing layers, then a two-layer decoder to ``out_features`` per node, or per
-    graph with ``pool`` (``"sum"`` / ``"mean"`` / ``"max"`` over the ``batch`` vector).
+    r"""A stack of :class:`GNNLayer`: a linear embedding to ``hidden``, ``layers``
+    residual message-passing layers, then a two-layer decoder to ``out_features`` per node, or
+    per graph after pooling over the ``batch`` vector.
 
-    ``forward(x, edge_index, edge_attr=None, batch=None)`` or ``forward(data)``.
+    ``forward(x, edge_index, edge_attr=None, batch=None, num_graphs=None)`` or
+    ``forward(data)``; ``num_graphs`` (default: ``batch.max() + 1``) is the pool's.
+
+    Args:
+        in_features: node feature channels.
+        out_features: output channels.
+        hidden: the width of every layer (default: 64).
+        layers: the number of message-passing layers (default: 4).
+        edge_features: edge attribute channels, 0 for none (default: 0).
+        aggr: the layers' reduction (default: ``"sum"``).
+        pool: ``None`` (default) for per-node outputs, or ``"sum"``, ``"mean"``, ``"max"``
+            (or ``"min"``) for per-graph outputs.
+        act: the activation class (default: ``nn.SiLU``).
+
+    Shapes:
+        - **input:** x ``[N, in_features]``, edge_index ``[2, E]``, edge_attr
+          ``[E, edge_features]``, batch ``[N]``
+        - **output:** ``[N, out_features]``, or with ``pool`` ``[B, out_features]``
     """
 
     def __init__(self, in_features: int, out_features: int, hidden: int = 64, layers: int = 4,

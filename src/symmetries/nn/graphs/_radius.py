@@ -52,21 +52,23 @@ def radius_graph(pos: torch.Tensor, r: float, batch: torch.Tensor | None = None,
     non-periodic directions are ignored (they may be zero). Edges are sorted by target, then
     source, then image; see :mod:`~symmetries.nn.graphs` for the conventions.
 
-    ``max_num_neighbors`` keeps the nearest ones into each target (ties go to the lower
-    source index; torch_cluster keeps an arbitrary subset); ``None`` keeps all, as a
-    potential needs.
-
     Args:
-        pos: node positions, any dimension ``d``.
+        pos: node positions, any dimension ``d``, float.
         r: the radius (cutoff), > 0; a pair at exactly ``r`` is not an edge.
-        batch: graph (frame) of each node, sorted (default: one graph).
-        loop: add the self-loops :math:`i \to i` (with :math:`S = 0`).
-        max_num_neighbors: at most this many edges into each node, or ``None``.
-        cell: ``[B, d, d]`` or ``[d, d]`` cells, one per frame. When given, the graph is
-            periodic and the function returns ``(edge_index, shifts)``.
+        batch: graph (frame) of each node, sorted (default: ``None``, one graph).
+        loop: add the self-loops :math:`i \to i` (with :math:`S = 0`) (default: ``False``).
+        max_num_neighbors: keep only the nearest this many edges into each target (ties go
+            to the lower source index; torch_cluster keeps an arbitrary subset) (default: 32);
+            ``None`` keeps all, as a potential needs.
+        cell: ``[B, d, d]`` or ``[d, d]`` cells, one per frame (default: ``None``, not
+            periodic). When given, the graph is periodic and the function returns
+            ``(edge_index, shifts)``.
         pbc: ``[B, d]`` or ``[d]`` bool, the periodic directions (default: those whose cell
             vector is not zero). Needs ``cell``.
-        max_pairs: candidate pairs evaluated at once (the memory bound).
+        max_pairs: candidate pairs evaluated at once, the memory bound (default: ``2**22``).
+
+    Returns:
+        ``edge_index``, or with ``cell`` the pair ``(edge_index, shifts)``.
 
     Shapes:
         - **input:** pos ``[N, d]``, batch ``[N]``, cell ``[B, d, d]``, pbc ``[B, d]``
@@ -94,11 +96,21 @@ def knn_graph(pos: torch.Tensor, k: int, batch: torch.Tensor | None = None, loop
 
     The radius graph of an infinite radius with ``max_num_neighbors=k``: ties go to the lower
     source index, edges are sorted by target then source. A graph with fewer than ``k + 1``
-    nodes contributes all its pairs; ``loop`` counts the node itself among its neighbours.
+    nodes contributes all its pairs.
+
+    Args:
+        pos: node positions ``[N, d]``, float.
+        k: the number of neighbours, >= 1.
+        batch: graph of each node, sorted (default: ``None``, one graph).
+        loop: count the node itself among its ``k`` neighbours (default: ``False``).
+
+    Returns:
+        ``edge_index``, long, sources in row 0 and targets in row 1.
 
     Shapes:
         - **input:** pos ``[N, d]``, batch ``[N]`` (sorted)
         - **output:** edge_index ``[2, E]``, :math:`E = \sum_b n_b \min(k, n_b - 1)`
+          (without ``loop``)
     """
     pos = _check_positions(pos, "knn_graph")
     if int(k) < 1:
@@ -120,9 +132,14 @@ def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tens
     Args:
         pos: node positions.
         edge_index: ``(source j, target i)`` rows, e.g. from :func:`radius_graph`.
-        shifts: the integer cell shifts :func:`radius_graph` returned with the graph.
+        shifts: the integer cell shifts :func:`radius_graph` returned with the graph
+            (default: ``None``, a non-periodic graph).
         cell: ``[B, d, d]`` or ``[d, d]``, needed with ``shifts``.
-        batch: frame of each node, to pick each edge's cell when there are several.
+        batch: frame of each node, to pick each edge's cell when there are several
+            (default: ``None``, one cell).
+
+    Returns:
+        The edge vectors :math:`r_{ij}`, in the dtype of ``pos``.
 
     Shapes:
         - **input:** pos ``[N, d]``, edge_index ``[2, E]``, shifts ``[E, d]``, cell ``[B, d, d]``

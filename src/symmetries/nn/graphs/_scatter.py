@@ -18,12 +18,32 @@ POOLS = ("sum", "mean", "max")
 
 def scatter(src: torch.Tensor, index: torch.Tensor, dim: int = 0, dim_size: int | None = None,
             reduce: str = "sum") -> torch.Tensor:
-    r"""Reduce the slices of ``src`` along ``dim`` into ``dim_size`` buckets given by ``index``.
+    r"""Reduce the slices of ``src`` along ``dim`` into ``dim_size`` buckets given by ``index``,
 
-    :math:`\mathrm{out}_k = \bigoplus_{e:\ \mathrm{index}_e = k} \mathrm{src}_e` with
-    :math:`\oplus` one of ``"sum"``, ``"mean"``, ``"max"``, ``"min"``. Buckets that receive
-    nothing are 0 (as in torch_scatter). ``index`` is ``[src.shape[dim]]`` long;
-    ``dim_size`` defaults to ``index.max() + 1``.
+    .. math::
+        \mathrm{out}_k = \bigoplus_{e:\ \mathrm{index}_e = k} \mathrm{src}_e,
+
+    with :math:`\oplus` one of ``"sum"``, ``"mean"``, ``"max"``, ``"min"``. Buckets that
+    receive nothing are 0 (as in torch_scatter).
+
+    Args:
+        src: the values.
+        index: long, the bucket of each slice of ``src`` along ``dim``, in ``[0, dim_size)``.
+        dim: the axis to reduce (default: 0).
+        dim_size: the number of buckets (default: ``None``, ``index.max() + 1``).
+        reduce: ``"sum"`` (default), ``"mean"``, ``"max"`` or ``"min"``.
+
+    Returns:
+        The reduced tensor, ``src``'s shape with ``dim_size`` along ``dim``.
+
+    Shapes:
+        - **input:** src ``[..., E, ...]`` (``E`` along ``dim``), index ``[E]``
+        - **output:** ``[..., dim_size, ...]``
+
+    Raises:
+        ValueError: for an unknown ``reduce``, an ``index`` that is not 1-D long or does
+            not match ``src`` along ``dim``, or values outside ``[0, dim_size)`` (not
+            checked under ``torch.compile``).
     """
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
@@ -43,7 +63,18 @@ def scatter(src: torch.Tensor, index: torch.Tensor, dim: int = 0, dim_size: int 
 
 
 def scatter_unchecked(src: torch.Tensor, index: torch.Tensor, dim: int, dim_size: int, reduce: str) -> torch.Tensor:
-    """:func:`scatter` without input checks (for layers whose graph was validated once)."""
+    """:func:`scatter` without input checks (for layers whose graph was validated once).
+
+    Args:
+        src: the values.
+        index: long ``[src.shape[dim]]``, entries in ``[0, dim_size)``.
+        dim: the axis to reduce.
+        dim_size: the number of buckets.
+        reduce: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
+
+    Returns:
+        ``src``'s shape with ``dim_size`` along ``dim``; empty buckets are 0.
+    """
     moved = src.movedim(dim, 0)
     shape = (dim_size,) + tuple(moved.shape[1:])
     idx = index.view(-1, *([1] * (moved.dim() - 1))).expand_as(moved)
@@ -61,8 +92,23 @@ def scatter_unchecked(src: torch.Tensor, index: torch.Tensor, dim: int, dim_size
 
 def global_pool(x: torch.Tensor, batch: torch.Tensor | None = None, reduce: str = "sum",
                 num_graphs: int | None = None) -> torch.Tensor:
-    """Pool node features ``[N, ...]`` into graph features ``[num_graphs, ...]`` by ``batch``
-    (one graph when ``batch`` is ``None``)."""
+    r"""Pool node features into graph features, :math:`h_b = \bigoplus_{i:\ \mathrm{batch}_i = b} x_i`
+    (a :func:`scatter` along the nodes).
+
+    Args:
+        x: node features.
+        batch: the graph of each node (default: ``None``, all nodes in one graph).
+        reduce: one of :data:`POOLS` (``"sum"``, default, ``"mean"``, ``"max"``), or ``"min"``.
+        num_graphs: the number of graphs ``B`` (default: ``None``, ``batch.max() + 1``);
+            unused without ``batch``.
+
+    Returns:
+        The graph features.
+
+    Shapes:
+        - **input:** x ``[N, ...]``, batch ``[N]``
+        - **output:** ``[B, ...]`` (``[1, ...]`` without ``batch``)
+    """
     if batch is None:
         return scatter(x, torch.zeros(x.shape[0], dtype=torch.long, device=x.device), 0, 1, reduce)
     return scatter(x, batch, 0, num_graphs, reduce)
@@ -72,10 +118,20 @@ def check_graph(x: torch.Tensor, edge_index: torch.Tensor | None = None, batch: 
                 pos: torch.Tensor | None = None, edge_attr: torch.Tensor | None = None) -> int:
     """Validate graph inputs in PyG layout and return the number of nodes ``N``.
 
-    ``x`` ``[N, ...]``; ``edge_index`` ``[2, E]`` long with entries in ``[0, N)``;
-    ``batch`` ``[N]`` long, non-negative; ``pos`` ``[N, d]``; ``edge_attr`` ``[E, ...]``.
-    Raises ``ValueError`` naming what was expected and what came. Value checks (which
-    synchronize with the device) are skipped under ``torch.compile``.
+    Value checks (which synchronize with the device) are skipped under ``torch.compile``.
+
+    Args:
+        x: node features ``[N, ...]``, ``N >= 1``.
+        edge_index: long ``[2, E]`` with entries in ``[0, N)``, on ``x``'s device (optional).
+        batch: long ``[N]``, non-negative (optional).
+        pos: positions ``[N, d]`` (optional).
+        edge_attr: ``[E, ...]``, one row per edge; checked with ``edge_index`` only (optional).
+
+    Returns:
+        ``N``.
+
+    Raises:
+        ValueError: naming what was expected and what came.
     """
     if not torch.is_tensor(x) or x.dim() == 0:
         raise ValueError(f"node features must be a tensor [N, ...], got {_describe(x)}")

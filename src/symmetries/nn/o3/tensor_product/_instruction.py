@@ -20,7 +20,7 @@ class Instruction(NamedTuple):
         i_in1, i_in2, i_out: the blocks it reads and writes (indices into the irreps).
         connection_mode: ``'uvw'`` (every channel pair into every output channel) or ``'uvu'``
             (channel ``u`` of the first input into channel ``u`` of the output).
-        has_weight: whether the path is weighted.
+        has_weight: whether the path is weighted (always ``True`` here: unweighted paths are refused).
         path_weight: a constant factor of the path (inside the square root of its normalization).
         path_shape: the shape of its weights, ``(mul1, mul2, mul_out)`` or ``(mul1, mul2)``.
     """

@@ -116,9 +116,26 @@ def _elementwise(x, y, C):
 
 class FullTensorProduct(_UnweightedProduct):
     r"""Every product of every block of ``x1`` with every block of ``x2`` (mode ``'uvuv'``, no
-    weights): ``(..., irreps_in1.dim), (..., irreps_in2.dim) -> (..., irreps_out.dim)``, output
-    block :math:`(u v)` of multiplicity ``mul1 * mul2`` for each irrep of :math:`l_1 \otimes l_2`
-    (only those in ``filter_ir_out``, if given), sorted by irrep as e3nn sorts them."""
+    weights),
+
+    .. math::
+        z_{(u v) k} = \alpha\, C^{l_1 l_2 l_3}_{i j k}\, x^{(1)}_{u i} x^{(2)}_{v j},
+
+    an output block of multiplicity ``mul1 * mul2`` for each irrep :math:`l_3` of
+    :math:`l_1 \otimes l_2`, sorted by irrep as e3nn sorts them (``irreps_out``).
+
+    Args:
+        irreps_in1: the irreps of ``x1`` (a string or :class:`~symmetries.o3.Irreps`).
+        irreps_in2: the irreps of ``x2``.
+        filter_ir_out: keep only the output irreps in this list (e.g. ``["0e", "1o"]``)
+            (default: ``None``, all).
+        irrep_normalization: ``'component'`` (default, :math:`\alpha = \sqrt{2 l_3 + 1}`) or
+            ``'norm'`` (:math:`\alpha = \sqrt{(2 l_1 + 1)(2 l_2 + 1)}`).
+
+    Shapes:
+        - **input:** x1 ``(..., irreps_in1.dim)``, x2 ``(..., irreps_in2.dim)``
+        - **output:** ``(..., irreps_out.dim)``
+    """
 
     def __init__(self, irreps_in1, irreps_in2, filter_ir_out=None, irrep_normalization: str = "component"):
         super().__init__(Irreps(irreps_in1), Irreps(irreps_in2), "uvuv", filter_ir_out, irrep_normalization)
@@ -127,8 +144,26 @@ class FullTensorProduct(_UnweightedProduct):
 
 class ElementwiseTensorProduct(_UnweightedProduct):
     r"""The product of channel ``u`` of ``x1`` with channel ``u`` of ``x2`` (mode ``'uuu'``, no
-    weights): both inputs must hold the same number of irreps (``num_irreps``); their blocks are
-    split so that they pair up channel by channel, as in e3nn. Output blocks in input order."""
+    weights),
+
+    .. math::
+        z_{u k} = \alpha\, C^{l_1 l_2 l_3}_{i j k}\, x^{(1)}_{u i} x^{(2)}_{u j},
+
+    for each irrep :math:`l_3` of :math:`l_1 \otimes l_2`. Both inputs must hold the same
+    number of irreps (``num_irreps``); their blocks are simplified and split so that they pair
+    up channel by channel, as in e3nn. Output blocks in input order (``irreps_out``).
+
+    Args:
+        irreps_in1: the irreps of ``x1`` (a string or :class:`~symmetries.o3.Irreps`).
+        irreps_in2: the irreps of ``x2``, with as many irreps as ``irreps_in1``.
+        filter_ir_out: keep only the output irreps in this list (default: ``None``, all).
+        irrep_normalization: ``'component'`` (default) or ``'norm'``, as
+            :class:`FullTensorProduct`.
+
+    Shapes:
+        - **input:** x1 ``(..., irreps_in1.dim)``, x2 ``(..., irreps_in2.dim)``
+        - **output:** ``(..., irreps_out.dim)``
+    """
 
     def __init__(self, irreps_in1, irreps_in2, filter_ir_out=None, irrep_normalization: str = "component"):
         irreps_in1, irreps_in2 = Irreps(irreps_in1).simplify(), Irreps(irreps_in2).simplify()

@@ -60,7 +60,16 @@ class _Group(NamedTuple):
 
 
 class TensorProduct(nn.Module):
-    r"""Tensor product ``x1 (x) x2 -> out`` along explicit paths.
+    r"""Tensor product ``x1 (x) x2 -> out`` along explicit paths,
+
+    .. math::
+        \text{uvw:}\quad z_{w k} = \alpha \sum_{uvij} W_{uvw} C_{ijk} x_{ui} y_{vj}
+        \qquad \text{uvu:}\quad z_{u k} = \alpha \sum_{vij} W_{uv} C_{ijk} x_{ui} y_{vj},
+
+    for each path from block :math:`x` of ``x1`` and :math:`y` of ``x2`` through the 3j symbol
+    :math:`C^{l_1 l_2 l_{out}}`, summed over the paths into each output block (blocks no path
+    writes are zero), with e3nn 0.6's normalization :math:`\alpha` and flat weight layout
+    (``weight_numel`` weights, path by path).
 
     Args:
         irreps_in1, irreps_in2, irreps_out: irreps (strings or :class:`~symmetries.o3.Irreps`).
@@ -206,7 +215,8 @@ class TensorProduct(nn.Module):
                 ``'numba'`` or ``'triton'``. A named kernel that cannot run here (not installed,
                 another device, no loops for some of the paths) raises, naming the kernels that can.
 
-        Shapes: ``(..., irreps_in1.dim), (..., irreps_in2.dim)[, weight] -> (..., irreps_out.dim)``.
+        Returns:
+            ``(..., irreps_out.dim)``, the leading dimensions broadcast (see the class's Shapes).
         """
         check_irreps_input(self.irreps_in1, x1, "x1")
         check_irreps_input(self.irreps_in2, x2, "x2")
@@ -263,15 +273,20 @@ class TensorProduct(nn.Module):
 
 
 class FullyConnectedTensorProduct(TensorProduct):
-    """Every allowed path ``(i1, i2) -> i_out`` in mode ``'uvw'`` (all channels mixed): the
-    :class:`TensorProduct` of those instructions.
+    r"""Every allowed path ``(i1, i2) -> i_out`` in mode ``'uvw'`` (all channels mixed): the
+    :class:`TensorProduct` of those instructions,
+
+    .. math::
+        z_{w k} = \sum_{\text{paths}} \alpha \sum_{uvij} W_{uvw} C_{ijk}\, x^{(1)}_{ui} x^{(2)}_{vj}.
 
     Args:
         irreps_in1, irreps_in2, irreps_out: irreps (strings or :class:`~symmetries.o3.Irreps`).
         **kwargs: the other arguments of :class:`TensorProduct` (``shared_weights``,
             ``weight_scale``, ``kernel``, ...).
 
-    Shapes: as :class:`TensorProduct`.
+    Shapes:
+        - as :class:`TensorProduct`: x1 ``(..., irreps_in1.dim)``, x2 ``(..., irreps_in2.dim)``
+          -> ``(..., irreps_out.dim)``
     """
 
     def __init__(self, irreps_in1, irreps_in2, irreps_out, **kwargs):
