@@ -12,9 +12,15 @@ from symmetries.nn.graphs import radius_graph
 
 @dataclass
 class AtomsBatch:
-    """A batch of frames ready for a potential: the :class:`~symmetries.data.AtomsData`
-    fields of the frames plus ``batch (N,)`` and their graph (``edge_index (2, E)``,
-    ``shifts (E, 3)``, see :func:`~symmetries.nn.graphs.radius_graph`)."""
+    """A batch of frames ready for a potential: the frames and their radius graph.
+
+    Args:
+        data: the frames, an :class:`~symmetries.data.AtomsData`.
+        batch: ``(N,)`` the frame of each atom, within the batch.
+        edge_index: ``(2, E)`` the radius graph, atom indices of the batch (see
+            :func:`~symmetries.nn.graphs.radius_graph`).
+        shifts: ``(E, 3)`` the integer cell shift of each edge.
+    """
 
     data: AtomsData
     batch: torch.Tensor
@@ -22,7 +28,8 @@ class AtomsBatch:
     shifts: torch.Tensor
 
     def inputs(self) -> dict:
-        """Keyword arguments of a potential's forward."""
+        """Keyword arguments of a potential's forward: ``positions``, ``numbers``, ``batch``,
+        ``cell``, ``pbc``, ``edge_index`` and ``shifts``."""
         d = self.data
         return dict(positions=d.positions, numbers=d.numbers, batch=self.batch, cell=d.cell, pbc=d.pbc,
                     edge_index=self.edge_index, shifts=self.shifts)
@@ -33,8 +40,13 @@ class AtomsGraphs:
     (all pairs closer than ``cutoff``, periodic images included; see
     :func:`~symmetries.nn.graphs.radius_graph`).
 
-    Graphs are built once (without gradients); ``graph_data[frames]`` (int, slice or index
-    tensor) returns an :class:`AtomsBatch` with atom indices renumbered for the batch.
+    Graphs are built once (without gradients, no cap on neighbours); ``graph_data[frames]``
+    (int, slice or index tensor) returns an :class:`AtomsBatch` with atom indices renumbered
+    for the batch, and ``len(graph_data)`` is the number of frames.
+
+    Args:
+        data: the frames.
+        cutoff: the radius of the graphs, in the positions' unit (Angstrom).
     """
 
     def __init__(self, data: AtomsData, cutoff: float):
@@ -63,7 +75,16 @@ class AtomsGraphs:
         return AtomsBatch(sub, sub.batch, edge_index + delta[None], self.shifts[edges.to(self.shifts.device)])
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None):
-        """Iterate over batches of ``batch_size`` frames (the last may be smaller)."""
+        """Iterate over batches of frames.
+
+        Args:
+            batch_size: frames per batch (the last may be smaller).
+            shuffle: visit the frames in a random order (default: ``False``, in order).
+            generator: the random generator of the shuffle (default: ``None``, torch's).
+
+        Returns:
+            An iterator of :class:`AtomsBatch`.
+        """
         order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
         for i in range(0, len(self), batch_size):
             yield self[order[i:i + batch_size]]

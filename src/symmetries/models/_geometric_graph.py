@@ -11,10 +11,22 @@ from symmetries.nn.o3 import check_irreps_input
 def geometric_graph(x, pos, edge_index, batch, edge_scalars, irreps_in, num_edge_scalars: int):
     r"""Check a point-cloud graph in PyG layout and return ``(edge_index, vectors)``.
 
-    ``x`` ``[N, irreps_in.dim]``, ``pos`` ``[N, 3]``, ``edge_index`` ``[2, E]`` (row 0 the
-    source :math:`j`, row 1 the target :math:`i`; ``None``: the complete graph within each
-    graph of ``batch``), ``edge_scalars`` ``[E, num_edge_scalars]`` invariant edge features.
-    ``vectors`` ``[E, 3]`` are :math:`x_j - x_i`, from the receiving node to the sender.
+    Args:
+        x: node features ``[N, irreps_in.dim]``.
+        pos: positions ``[N, 3]``.
+        edge_index: ``[2, E]``, row 0 the source :math:`j`, row 1 the target :math:`i`;
+            ``None``: the complete graph within each graph of ``batch``.
+        batch: ``[N]`` the graph of each node, or ``None``.
+        edge_scalars: ``[E, num_edge_scalars]`` invariant edge features, or ``None``.
+        irreps_in: the irreps of ``x``.
+        num_edge_scalars: the number of edge scalars the model expects (0: none).
+
+    Returns:
+        ``(edge_index, vectors)``, ``vectors`` ``[E, 3]`` being :math:`x_j - x_i`, from the
+        receiving node to the sender.
+
+    Raises:
+        ValueError: naming the shape expected and the one given.
     """
     check_irreps_input(irreps_in, x, "node features")
     if x.dim() != 2:

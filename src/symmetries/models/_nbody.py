@@ -34,8 +34,21 @@ def _edge_features(pos, charges):
 
 
 class NBodyEGNN(nn.Module):
-    """EGNN for the n-body task (Satorras et al. 2021, their ``EGNN_vel`` setup). As the
-    reference code clips each coordinate update at 100, ``clamp`` bounds its norm at 100."""
+    r"""EGNN for the n-body task (Satorras et al. 2021, their ``EGNN_vel`` setup): node input
+    :math:`|v_i|`, edge attributes :math:`(c_i c_j, |x_i - x_j|^2)`, complete graph; the
+    output is the last layer's positions.
+
+    Args:
+        hidden: the width of the network (default: 64).
+        layers: EGNN layers (default: 4).
+        clamp: the bound on the norm of each message's coordinate update (default: 100.0, as
+            the reference code clips each coordinate update at 100), or ``None``.
+        **options: further arguments of :class:`~symmetries.nn.graphs.EGNNLayer`.
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, hidden: int = 64, layers: int = 4, clamp: float | None = 100.0, **options):
         super().__init__()
@@ -57,7 +70,16 @@ class NBodyRadialField(nn.Module):
 
     with :math:`a_{ij} = (c_i c_j, |x_i - x_j|^2)` of the input frame, :math:`\phi` an MLP ending
     in ``tanh`` (its last layer without bias, Xavier-uniform with gain 0.001) and :math:`\psi` an
-    MLP. E(3)-equivariant and permutation-equivariant; no node features."""
+    MLP. E(3)-equivariant and permutation-equivariant; no node features.
+
+    Args:
+        hidden: the width of :math:`\phi` and :math:`\psi` (default: 64).
+        layers: the number of updates, each with its own :math:`\phi, \psi` (default: 4).
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, hidden: int = 64, layers: int = 4):
         super().__init__()
@@ -95,8 +117,21 @@ def _complete_graph(pos, charges):
 class NBodyTFN(nn.Module):
     """Tensor field network (Thomas et al. 2018) for the n-body task: node input
     ``(|v_i|, c_i, v_i)`` (``2x0e + 1x1o``), edge invariants ``(|x_i - x_j|, c_i c_j)``,
-    filters and hidden features up to ``l_max``; it predicts each particle's displacement.
-    ``attention=True`` makes it an SE(3)-Transformer (Fuchs et al. 2020) of the same sizes."""
+    filters and hidden features up to ``l_max``, complete graph; it predicts each particle's
+    displacement.
+
+    Args:
+        channels: the multiplicity of every hidden degree (default: 32).
+        layers: message-passing layers (default: 4).
+        l_max: the largest degree of filters and hidden features (default: 1).
+        attention: make it an SE(3)-Transformer (Fuchs et al. 2020) of the same sizes
+            (default: ``False``).
+        heads: attention heads, with ``attention`` (default: 2).
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, channels: int = 32, layers: int = 4, l_max: int = 1, attention: bool = False, heads: int = 2):
         super().__init__()
@@ -113,11 +148,21 @@ class NBodyTFN(nn.Module):
 
 
 class NBodySEGNN(nn.Module):
-    """SEGNN (Brandstetter et al. 2022) in its n-body setup: node input ``(x_i - \bar x, v_i,
+    r"""SEGNN (Brandstetter et al. 2022) in its n-body setup: node input ``(x_i - \bar x, v_i,
     |v_i|)`` (``2x1o + 1x0e``), edge scalars ``(|x_i - x_j|, c_i c_j)``, node attributes
     the mean of the edges' :math:`Y(x_j - x_i)` plus :math:`Y(v_i)` for degrees ``1..l_attr``
-    and 1 for degree 0, hidden irreps ``channels x (0e + 1o)``; it predicts each particle's
-    displacement."""
+    and 1 for degree 0, hidden irreps ``channels x (0e + 1o)``, complete graph; it predicts
+    each particle's displacement.
+
+    Args:
+        channels: the multiplicity of the hidden ``0e`` and ``1o`` (default: 32).
+        layers: message-passing layers (default: 4).
+        l_attr: the largest degree of the node and edge attributes (default: 1).
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, channels: int = 32, layers: int = 4, l_attr: int = 1):
         super().__init__()
@@ -134,8 +179,18 @@ class NBodySEGNN(nn.Module):
 
 
 class NBodyGNN(nn.Module):
-    """A plain GNN: node features ``(x, v)``, edge attributes ``(c_i c_j, |x_i - x_j|^2)``,
-    complete graph; predicts each particle's displacement."""
+    """A plain GNN (:class:`~symmetries.nn.graphs.GNN`): node features ``(x, v)``, edge attributes
+    ``(c_i c_j, |x_i - x_j|^2)``, complete graph; predicts each particle's displacement.
+    Permutation-equivariant only.
+
+    Args:
+        hidden: the width of the network (default: 64).
+        layers: message-passing layers (default: 4).
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, hidden: int = 64, layers: int = 4):
         super().__init__()
@@ -151,7 +206,19 @@ class NBodyGNN(nn.Module):
 
 
 class NBodyMLP(nn.Module):
-    """An MLP on the flattened ``(x, v, c)`` of all particles, predicting the displacements."""
+    """An MLP on the flattened ``(x, v, c)`` of all particles, predicting the displacements
+    (no symmetry built in).
+
+    Args:
+        particles: the number of particles ``M`` it takes (default: 5).
+        hidden: the width of the hidden layers (default: 256).
+        depth: hidden layers, each followed by SiLU (default: 3).
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``,
+          ``M = particles``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self, particles: int = 5, hidden: int = 256, depth: int = 3):
         super().__init__()
@@ -168,7 +235,17 @@ class NBodyMLP(nn.Module):
 
 
 class NBodyLinear(nn.Module):
-    """:math:`x + t v` with one learned scalar :math:`t` (equivariant, the paper's Linear baseline)."""
+    r"""The paper's Linear baseline, equivariant,
+
+    .. math::
+        x' = x + t\, v,
+
+    with one learned scalar :math:`t` (initialized to 0). No arguments.
+
+    Shapes:
+        - **input:** ``(pos [B, M, 3], vel [B, M, 3], charges [B, M, 1])``
+        - **output:** positions ``[B, M, 3]``
+    """
 
     def __init__(self):
         super().__init__()

@@ -91,12 +91,24 @@ class NequIP(Potential):
     invariant and forces equivariant under rotations, reflections, translations and
     permutations of atoms, to rounding.
 
-    ``edge_attributes="cartesian"`` (with ``l_max = 0``) instead feeds the unit edge
-    vector's x, y, z as three plain scalars: a model without rotation symmetry (still
-    translation and permutation invariant), the plain baseline of the study task.
+    Args:
+        species: the atomic numbers the model knows.
+        cutoff: the radius of the graph in Angstrom (default: 4.0).
+        l_max: the largest degree of the features and edge harmonics (default: 1).
+        channels: the multiplicity of every degree (default: 16).
+        n_layers: interaction blocks, >= 1 (default: 2).
+        n_basis: Bessel radial basis functions (default: 8).
+        radial_hidden: the width of the radial MLPs (default: 32).
+        p: the order of the polynomial cutoff (default: 6).
+        avg_neighbors: messages are summed and divided by its square root (default: 1.0);
+            fitted with the reference energies by :meth:`fit_reference`.
+        edge_attributes: ``"spherical"`` (default) or ``"cartesian"`` (with ``l_max = 0``):
+            a constant and the unit edge vector's x, y, z as plain scalars, a model without
+            rotation symmetry (still translation and permutation invariant), the plain
+            baseline of the study task.
 
-    ``avg_neighbors``: messages are summed and divided by its square root; fitted with the
-    reference energies by :meth:`fit_reference`.
+    Shapes:
+        - as :class:`Potential`
     """
 
     def __init__(self, species: Sequence[int], cutoff: float = 4.0, l_max: int = 1, channels: int = 16,
@@ -143,8 +155,13 @@ class NequIP(Potential):
 
     @torch.no_grad()
     def fit_reference(self, data, max_frames: int = 200) -> None:
-        """:meth:`Potential.fit_reference`, and the mean number of neighbours within the
-        cutoff over (at most ``max_frames`` of) the frames."""
+        """:meth:`Potential.fit_reference`, and ``avg_neighbors``: the mean number of neighbours
+        within the cutoff (at least 1).
+
+        Args:
+            data: the training frames, an :class:`~symmetries.data.AtomsData`.
+            max_frames: count neighbours in the first this many frames (default: 200).
+        """
         super().fit_reference(data)
         sub = data[: min(len(data), max_frames)]
         edge_index, _ = radius_graph(sub.positions, self.cutoff, sub.batch, max_num_neighbors=None, cell=sub.cell,

@@ -26,8 +26,16 @@ class Potential(nn.Module):
     :math:`x \mapsto x (1 + \varepsilon)`; its sign is ase's. Forces are the exact
     gradient, so they rotate with the atoms whenever the energy is invariant.
 
-    ``species``: the atomic numbers the model knows; atoms of any other species raise a
-    ``ValueError``. ``cutoff`` in Angstrom.
+    Args:
+        species: the atomic numbers the model knows (1..118); atoms of any other species
+            raise a ``ValueError``.
+        cutoff: the radius of the graph, in Angstrom.
+
+    Shapes:
+        - **input:** positions ``(N, 3)``, numbers ``(N,)``, batch ``(N,)``, cell
+          ``(B, 3, 3)`` (or ``(3, 3)``), pbc ``(B, 3)``, edge_index ``(2, E)``, shifts ``(E, 3)``
+        - **output:** energy ``(B,)``, atomic_energies ``(N,)``, forces ``(N, 3)``,
+          stress ``(B, 3, 3)``
     """
 
     def __init__(self, species: Sequence[int], cutoff: float):
@@ -48,11 +56,31 @@ class Potential(nn.Module):
         return self.species.shape[0]
 
     def atomic_outputs(self, species_index: torch.Tensor, edge_index: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-        """``(N,)`` dimensionless per-atom energies from species indices ``(N,)`` and edge vectors ``(E, 3)``."""
+        r"""The dimensionless per-atom energies :math:`\varepsilon_i`, for subclasses to implement.
+
+        Args:
+            species_index: ``(N,)`` species indices ``0 .. n_species - 1``.
+            edge_index: ``(2, E)`` the radius graph (row 0 source, row 1 target).
+            vectors: ``(E, 3)`` the edge vectors, source minus target.
+
+        Returns:
+            ``(N,)``.
+        """
         raise NotImplementedError
 
     def species_index(self, numbers: torch.Tensor) -> torch.Tensor:
-        """Map atomic numbers ``(N,)`` to ``0 .. n_species-1``; unknown species raise ``ValueError``."""
+        """Map atomic numbers to species indices.
+
+        Args:
+            numbers: ``(N,)`` atomic numbers, long.
+
+        Returns:
+            ``(N,)`` indices ``0 .. n_species-1`` into the sorted ``species``.
+
+        Raises:
+            ValueError: for a species the model does not know (not checked under
+                ``torch.compile``), or ``numbers`` not 1-D long.
+        """
         if numbers.dtype != torch.long or numbers.dim() != 1:
             raise ValueError(f"numbers must be a 1-D long tensor of atomic numbers, got {numbers.dtype} "
                              f"of shape {tuple(numbers.shape)}")
@@ -71,15 +99,26 @@ class Potential(nn.Module):
                 edge_index: torch.Tensor | None = None, shifts: torch.Tensor | None = None,
                 compute_forces: bool = True, compute_stress: bool = False,
                 create_graph: bool | None = None) -> dict[str, torch.Tensor]:
-        r"""Energies ``(B,)``, and forces ``(N, 3)`` and stress ``(B, 3, 3)`` when asked.
+        r"""Energies, and forces and stress when asked. Runs with gradients enabled even
+        under ``no_grad``.
 
-        ``positions (N, 3)`` in the model's dtype, ``numbers (N,)`` atomic numbers,
-        ``batch (N,)`` frame of each atom (default one frame), ``cell (B, 3, 3)`` and
-        ``pbc (B, 3)`` for periodic frames. The graph (``edge_index``, ``shifts``: every pair
-        closer than the cutoff, see :func:`~symmetries.nn.graphs.radius_graph`) is built
-        when not given. ``create_graph`` (default: in
-        training mode) keeps the graph of the forces for a force loss. Also returns
-        ``atomic_energies (N,)``. Runs with gradients enabled even under ``no_grad``.
+        Args:
+            positions: ``(N, 3)`` in the model's dtype.
+            numbers: ``(N,)`` atomic numbers.
+            batch: ``(N,)`` frame of each atom (default: ``None``, one frame).
+            cell: ``(B, 3, 3)`` or ``(3, 3)`` for periodic frames (default: ``None``).
+            pbc: ``(B, 3)`` the periodic directions (default: those with a nonzero cell vector).
+            edge_index: the graph, every pair closer than the cutoff (see
+                :func:`~symmetries.nn.graphs.radius_graph`); built when ``None`` (default).
+            shifts: the cell shifts of ``edge_index``'s edges.
+            compute_forces: return ``forces`` (default: ``True``).
+            compute_stress: return ``stress``; needs a cell of nonzero volume (default: ``False``).
+            create_graph: keep the graph of the forces for a force loss (default: ``None``,
+                in training mode).
+
+        Returns:
+            A dict with ``energy`` ``(B,)``, ``atomic_energies`` ``(N,)`` and, when asked,
+            ``forces`` ``(N, 3)`` and ``stress`` ``(B, 3, 3)``.
         """
         dtype = self.energy_shift.dtype
         if positions.dim() != 2 or positions.shape[1] != 3:
@@ -135,7 +174,10 @@ class Potential(nn.Module):
         :math:`\mu` solves the least-squares problem :math:`E_b \approx \sum_Z n_{b,Z} \mu_Z`
         over the frames (``n_{b,Z}`` atoms of species Z in frame b); ``s`` is the root mean
         square of the force components (NequIP's choice), so the network's outputs are of
-        order one. ``data`` is an :class:`~symmetries.data.AtomsData`.
+        order one.
+
+        Args:
+            data: the training frames, an :class:`~symmetries.data.AtomsData`.
         """
         index = self.species_index(data.numbers.to(self.species.device)).cpu()
         counts = torch.zeros(len(data), self.n_species, dtype=torch.float64)
