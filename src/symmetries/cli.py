@@ -1,7 +1,23 @@
-"""The ``symmetries`` command line: ``symmetries study [TASK] ...``.
+"""The ``symmetries`` command line: ``symmetries study [TASK] [OPTIONS]``.
 
-Imports stay inside the commands, so ``symmetries --help`` answers without loading the
-study machinery or matplotlib.
+``symmetries study`` trains a task's models by several methods at several training-set
+sizes and seeds (:func:`symmetries.studies.run_study`), prints the results table and writes
+results (CSV, JSON), plots and ``report.html`` to ``--out``; an interrupted study resumes
+where it stopped. With no task it runs ``DEFAULT_STUDY``, a short O(5)-invariant study.
+
+- ``--list``: print the registered tasks, one per line, and exit;
+- ``--sizes 30,100,300``, ``--methods plain,augment``, ``--seeds 0,1`` (default: the task's
+  sizes and methods, seeds 0,1,2);
+- ``--set KEY=VALUE``: override a field of the task's configuration (repeatable);
+- ``--device`` (default: cuda if available, else cpu), ``--threads`` (default: 1 on the
+  CPU), ``--out`` (default: ``study-<task>``), ``--no-progress``;
+- ``--workers N``: local processes sharing the runs; or ``torchrun --nproc_per_node N -m
+  symmetries.cli study ...``, with ``--ddp`` to train each run over all the ranks;
+- ``--import MODULE``: a module (looked up in the current folder first) or ``.py`` file that
+  registers more tasks (repeatable).
+
+Errors are printed on one line, with exit status 2. Imports stay inside the commands, so
+``symmetries --help`` answers without loading the study machinery or matplotlib.
 """
 
 from __future__ import annotations

@@ -9,9 +9,15 @@ import socket
 def init_from_env(device: str = "cpu", ddp: bool = False) -> bool:
     """Join the process group described by torchrun's environment (``WORLD_SIZE > 1``).
 
-    NCCL for DistributedDataParallel on CUDA devices; gloo otherwise (sharing out runs only
-    needs barriers, and gloo allows several ranks on one GPU). Returns ``True`` when this
-    call created the group (the caller then destroys it).
+    Args:
+        device: the device the study runs on (default: ``"cpu"``).
+        ddp: whether runs are trained with DistributedDataParallel (default: ``False``):
+            NCCL when this is set and ``device`` is CUDA; gloo otherwise (sharing out runs only
+            needs barriers, and gloo allows several ranks on one GPU).
+
+    Returns:
+        ``True`` when this call created the group (the caller then destroys it); ``False``
+        for a single process or a group that already exists.
     """
     import torch.distributed as dist
 
@@ -22,7 +28,15 @@ def init_from_env(device: str = "cpu", ddp: bool = False) -> bool:
 
 
 def rank_device(device: str) -> str:
-    """``cuda`` becomes ``cuda:<LOCAL_RANK>`` (one GPU per process); other devices are kept."""
+    """The device of this process: ``cuda`` becomes ``cuda:<LOCAL_RANK>`` (one GPU per process,
+    modulo the GPUs there are), which is made the current device; other devices are kept.
+
+    Args:
+        device: the study's device.
+
+    Returns:
+        The device's name.
+    """
     import torch
 
     if str(device) == "cuda" and torch.cuda.is_available():
@@ -42,9 +56,14 @@ def run_workers(n_workers: int, study: dict, imports: tuple[str, ...] = ()) -> N
     """Run ``run_study(**study)`` in ``n_workers`` local processes joined by a gloo
     process group: each takes ``jobs[rank::n_workers]``, rank 0 writes the report.
 
-    ``study`` must be picklable (a task *name* with config overrides, not a Task object);
-    ``imports`` are modules or ``.py`` files each worker imports first with
-    :func:`~symmetries.studies.import_tasks` (where user tasks are registered).
+    Args:
+        n_workers: the number of processes, >= 1.
+        study: keyword arguments of :func:`~symmetries.studies.run_study`, picklable (a task
+            *name* with config overrides, not a Task object); ``device`` becomes each rank's
+            (:func:`rank_device`).
+        imports: modules or ``.py`` files each worker imports first with
+            :func:`~symmetries.studies.import_tasks` (where user tasks are registered)
+            (default: none).
     """
     import torch.multiprocessing as mp
 

@@ -18,6 +18,16 @@ def register_task(cls: type[Task]) -> type[Task]:
 
     Registering a second class under a taken name is an error (re-registering the same
     class is allowed, so a module can be imported twice).
+
+    Args:
+        cls: the :class:`Task` subclass, with a ``name`` and ``methods`` among :data:`METHODS`.
+
+    Returns:
+        ``cls``, unchanged.
+
+    Raises:
+        TypeError: if ``cls`` is not a :class:`Task` subclass.
+        ValueError: for a missing name, unknown methods, or a name another class holds.
     """
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise TypeError(f"register_task expects a Task subclass, got {cls!r}")
@@ -34,7 +44,11 @@ def register_task(cls: type[Task]) -> type[Task]:
 
 
 def unregister_task(name: str) -> None:
-    """Remove a task from the registry (for tests and interactive use)."""
+    """Remove a task from the registry (for tests and interactive use).
+
+    Args:
+        name: the task's name; an unknown name is ignored.
+    """
     _TASKS.pop(name, None)
 
 
@@ -43,7 +57,11 @@ def _load_builtin():
 
 
 def task_names() -> list[str]:
-    """Names of the registered tasks, sorted."""
+    """The names of the registered tasks, the built-in ones included.
+
+    Returns:
+        The names, sorted.
+    """
     _load_builtin()
     return sorted(_TASKS)
 
@@ -51,8 +69,16 @@ def task_names() -> list[str]:
 def get_task(name: str, **config) -> Task:
     """An instance of the task registered as ``name``, with config fields overridden.
 
-    Unknown names raise ``KeyError`` listing the registered tasks; unknown config fields
-    raise ``TypeError`` listing the task's fields.
+    Args:
+        name: a registered task's name (a :class:`Task` instance is returned as it is).
+        **config: values of the task's dataclass fields (``steps=200``, ...).
+
+    Returns:
+        The :class:`Task`.
+
+    Raises:
+        KeyError: for an unknown name, listing the registered tasks.
+        TypeError: for unknown config fields, listing the task's fields.
     """
     _load_builtin()
     if isinstance(name, Task):

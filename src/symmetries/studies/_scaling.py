@@ -24,9 +24,14 @@ class Standardized(nn.Module):
 
     Args:
         model: the model on standardized data, tensor in, tensor out.
-        x_scale: inputs are divided by it (positive).
-        y_mean: added to the outputs after scaling (0 unless the output is invariant).
-        y_scale: the model's outputs are multiplied by it (positive).
+        x_scale: inputs are divided by it, finite and positive (default: 1.0).
+        y_mean: added to the outputs after scaling, finite (default: 0.0; 0 unless the output
+            is invariant).
+        y_scale: the model's outputs are multiplied by it, finite and positive (default: 1.0).
+
+    Shapes:
+        - **input:** ``x``, as ``model`` takes it (a tensor)
+        - **output:** ``model``'s output shape
 
     Example::
 

@@ -69,7 +69,21 @@ def _diff(a: dict, b: dict) -> str:
 
 
 def plan(task: Task, sizes=None, methods=None, seeds=None) -> list[Job]:
-    """The jobs of a study, method-major; unknown or unsupported methods raise ``ValueError``."""
+    """The jobs of a study, method-major, then by size and seed (duplicates dropped).
+
+    Args:
+        task: the :class:`~symmetries.studies.Task`.
+        sizes: training-set sizes, positive (default: ``None``, ``task.default_sizes``).
+        methods: methods (default: ``None``, ``task.default_methods`` or else ``task.methods``).
+        seeds: seeds (default: ``None``, ``(0, 1, 2)``).
+
+    Returns:
+        A list of jobs, each with ``method``, ``size``, ``seed`` and ``key``
+        (``"<method>-n<size>-s<seed>"``).
+
+    Raises:
+        ValueError: for unknown or unsupported methods, no sizes, or a size below 1.
+    """
     sizes = tuple(task.default_sizes if sizes is None else sizes)
     methods = tuple((task.default_methods or task.methods) if methods is None else methods)
     seeds = tuple(DEFAULT_SEEDS if seeds is None else seeds)
@@ -88,6 +102,13 @@ def load_results(out: str) -> list[dict]:
 
     Runs written before runs had a ``status`` get one: ``"ok"``, or ``"failed: test metric
     nan"`` (and no measurements) when their metric is not finite.
+
+    Args:
+        out: the results folder (its ``runs/*.json``).
+
+    Returns:
+        The rows, as :func:`~symmetries.studies.train_run` returns them; empty when there are
+        no runs.
     """
     runs = os.path.join(out, "runs")
     rows = []
@@ -115,20 +136,43 @@ def run_study(task="o5-invariant", sizes=None, methods=None, seeds=None, out: st
               threads: int | None = None, **config) -> list[dict]:
     r"""Train and measure every (method, size, seed) of a task; write results and a report to ``out``.
 
-    ``task``: a registered name (``config`` overrides its fields) or a :class:`Task`.
-    ``sizes`` / ``methods`` default to the task's, ``seeds`` to ``(0, 1, 2)``. Each finished
-    run is written at once to ``out/runs/<method>-n<size>-s<seed>.json`` and skipped when the
-    study is run again; a run interrupted midway resumes from ``out/checkpoints``. Then
-    ``results.csv``, ``results.json``, the plots and ``report.html`` are written (unless
-    ``report=False``). Returns the rows of all runs in the folder.
+    Each finished run (:func:`train_run`) is written at once to
+    ``out/runs/<method>-n<size>-s<seed>.json`` and skipped when the study is run again; a run
+    interrupted midway resumes from ``out/checkpoints``. A run whose loss becomes NaN or
+    infinite is recorded with its ``status`` (``"diverged: loss nan at step 12"``) and the
+    study goes on; the report shows what finished. The folder's manifest ``study.json``
+    records :data:`STUDY_FORMAT` and the task's configuration.
 
     Distributed: under ``torchrun`` with a process group initialized, each rank runs its
     share of the jobs (``jobs[rank::world]``) and rank 0 writes the report after all have
     finished; with ``ddp=True`` instead every run is trained by all ranks together with
-    DistributedDataParallel. A run whose loss becomes NaN or infinite is recorded with its
-    ``status`` (``"diverged: loss nan at step 12"``) and the study goes on; the report shows
-    what finished. ``threads`` sets ``torch.set_num_threads`` for the study (small
-    models train fastest on one thread per process; use more processes for more cores).
+    DistributedDataParallel.
+
+    Args:
+        task: a registered name (default: ``"o5-invariant"``) or a :class:`Task`.
+        sizes: training-set sizes (default: ``None``, the task's ``default_sizes``).
+        methods: methods (default: ``None``, the task's default methods).
+        seeds: seeds (default: ``None``, ``(0, 1, 2)``).
+        out: the results folder (default: ``None``, ``"study-<task name>"``).
+        device: where to train (default: ``"cpu"``).
+        progress: progress bars, on rank 0 (default: ``True``).
+        ddp: train each run on all ranks with DistributedDataParallel (default: ``False``).
+        report: write ``results.csv``, ``results.json``, the plots and ``report.html`` at the
+            end (default: ``True``).
+        checkpoint_every: checkpoint each run every this many steps (default: ``None``, a
+            tenth of the run).
+        threads: ``torch.set_num_threads`` for the study, restored after (default: ``None``,
+            unchanged; small models train fastest on one thread per process; use more
+            processes for more cores).
+        **config: overrides of the task's fields; only with a task name.
+
+    Returns:
+        The rows of all runs in the folder (:func:`load_results`).
+
+    Raises:
+        StudyFolderError: if ``out`` belongs to another study (format or configuration).
+        ValueError: for unsupported methods, bad sizes or an unusable device.
+        TypeError: ``config`` with a :class:`Task` instance.
     """
     import torch
     import torch.distributed as dist

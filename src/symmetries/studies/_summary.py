@@ -66,8 +66,17 @@ def failures(rows: list[dict]) -> list[str]:
 
 
 def format_table(rows: list[dict], metric_name: str = "metric") -> str:
-    """Methods as rows, sizes as columns, the metric (``mean ± std`` over seeds when there
-    are several), then the equivariance error; runs that did not finish are listed below."""
+    """The results as a plain-text table: methods as rows, sizes as columns, the metric
+    (``mean ± std`` over seeds when there are several), then the largest equivariance error;
+    runs that did not finish are listed below.
+
+    Args:
+        rows: runs, as :func:`~symmetries.studies.load_results` returns them.
+        metric_name: the header of the first column (default: ``"metric"``).
+
+    Returns:
+        The table, lines joined by newlines; ``"(no finished runs)"`` when ``rows`` is empty.
+    """
     summary = summarize(rows)
     if not summary:
         return "(no finished runs)"

@@ -35,13 +35,9 @@ METHOD_DESCRIPTIONS = {
 class Task:
     r"""One learning problem with a symmetry, as the study runner sees it.
 
-    A task is a dataclass: its fields are the configuration that decides the results
-    (recorded in a study's folder; a folder made with another configuration is refused).
-    Class attributes describe it: ``name`` (the registry key, e.g. ``"o5-invariant"``),
-    ``description`` (one line), ``default_sizes`` (training-set sizes a study uses when
-    none are given), ``methods`` (the subset of :data:`METHODS` it supports, the default
-    set of a study unless ``default_methods`` narrows it) and ``metric_name`` (what
-    :meth:`metric` measures; lower is better: MSE, MAE, error rate).
+    A task is a dataclass: its fields (the Args below, and a subclass's own) are the
+    configuration that decides the results (recorded in a study's folder; a folder made with
+    another configuration is refused); class attributes (the Attributes below) describe it.
 
     Data: ``make_data(n_train, seed)`` returns ``(train, test)``, each a pair
     ``(inputs, targets)`` whose leaves are tensors with a leading sample dimension
@@ -64,12 +60,9 @@ class Task:
     Models are evaluated under ``torch.no_grad()``; a model that needs autograd in its
     forward pass (forces as :math:`-\partial E / \partial x`) enables it itself.
 
-    Training budget (fields): ``steps`` optimizer steps of Adam with learning rate ``lr``
+    Training budget: ``steps`` optimizer steps of Adam with learning rate ``lr``
     (cosine-decayed to zero) and ``weight_decay`` on batches of ``batch_size`` samples;
     override :meth:`train_steps` to make the budget depend on the training-set size.
-    ``soft_weight`` scales the soft-equivariance penalty, ``average_samples`` is the number
-    of Monte Carlo elements of group averaging over an infinite group, and
-    ``equivariance_samples`` the number of group elements the trained model is checked on.
 
     Models meet data at its raw scale: wrap them in :class:`~symmetries.studies.Standardized`
     (scalar input and target scales, as the built-in EMLP tasks do) when the inputs or
@@ -90,6 +83,29 @@ class Task:
             def action_in(self):
                 return 2 * standard(O(5))
             ...
+
+    Args:
+        test_size: test samples ``make_data`` returns (default: 1000).
+        steps: optimizer steps (default: 1000).
+        batch_size: training samples per step (default: 64).
+        lr: Adam's initial learning rate (default: 3e-3).
+        weight_decay: Adam's weight decay (default: 0.0).
+        soft_weight: the scale of the soft-equivariance penalty, method ``"soft"`` (default: 1.0).
+        average_samples: Monte Carlo elements of group averaging over an infinite group
+            (default: 16).
+        equivariance_samples: group elements the trained model is checked on (default: 16).
+
+    Attributes:
+        name (str): the registry key, e.g. ``"o5-invariant"``.
+        description (str): one line.
+        default_sizes (tuple): training-set sizes a study uses when none are given.
+        methods (tuple): the subset of :data:`METHODS` it supports (default:
+            ``("plain", "augment")``), the default set of a study unless
+            ``default_methods`` narrows it.
+        default_methods (tuple): the methods a study runs when none are given (default:
+            ``None``, ``methods``).
+        metric_name (str): what :meth:`metric` measures; lower is better: MSE, MAE, error
+            rate (default: ``"test MSE"``).
     """
 
     name: ClassVar[str] = ""
@@ -120,7 +136,16 @@ class Task:
         raise NotImplementedError(f"task {self.name!r} defines no action_out")
 
     def make_data(self, n_train: int, seed: int) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-        """``((x_train, y_train), (x_test, y_test))`` with ``n_train`` and ``test_size`` samples."""
+        """The data of one run, for subclasses to implement.
+
+        Args:
+            n_train: training samples.
+            seed: the same seed gives the same data; the test set should depend on it only.
+
+        Returns:
+            ``((x_train, y_train), (x_test, y_test))`` with ``n_train`` and ``test_size``
+            samples (see :func:`check_data`).
+        """
         raise NotImplementedError(f"task {self.name!r} defines no make_data")
 
     def make_model(self) -> nn.Module:
@@ -144,16 +169,39 @@ class Task:
         return PointCloudCanonicalizer(d, special=special, positions=key)
 
     def loss(self, pred, target) -> torch.Tensor:
-        """Training loss (a scalar tensor); mean squared error by default."""
+        """The training loss; mean squared error by default.
+
+        Args:
+            pred: the model's predictions on a batch.
+            target: the batch's targets.
+
+        Returns:
+            A scalar tensor.
+        """
         return torch.nn.functional.mse_loss(pred, target)
 
     def metric(self, pred, target) -> float:
-        """Test metric over the whole test set (lower is better); MSE by default."""
+        """The test metric over the whole test set (lower is better); MSE by default.
+
+        Args:
+            pred: the predictions on the test set.
+            target: the test targets.
+
+        Returns:
+            A float.
+        """
         return float(torch.nn.functional.mse_loss(pred, target))
 
     # ------------------------------------------------------------ provided
     def train_steps(self, n_train: int) -> int:
-        """Optimizer steps for a training set of ``n_train`` samples (``steps`` by default)."""
+        """Optimizer steps for a training set of ``n_train`` samples (``steps`` by default).
+
+        Args:
+            n_train: the training-set size.
+
+        Returns:
+            The number of steps.
+        """
         return self.steps
 
     def build_model(self, method: str) -> nn.Module:
@@ -167,6 +215,15 @@ class Task:
         O(d), SO(d) or E(d) (an action with a ``"position"`` entry in its ``layout``).
         ``canonicalize``: :class:`~symmetries.symmetrize.Canonicalization` of the
         plain model by :meth:`make_canonicalizer`. ``equivariant``: :meth:`make_equivariant_model`.
+
+        Args:
+            method: one of the task's ``methods``.
+
+        Returns:
+            A fresh model.
+
+        Raises:
+            ValueError: for a method the task does not support (:func:`check_method`).
         """
         check_method(self, method)
         if method in ("plain", "augment", "soft"):
@@ -189,7 +246,12 @@ class Task:
                                            positions=None if cloud is None else cloud[0], translation=translate)
 
     def config(self) -> dict:
-        """JSON-able configuration: the task name and every field."""
+        """The configuration recorded in a study's folder.
+
+        Returns:
+            A JSON-able dict: ``"task"`` (the name) and every field (tuples as lists, other
+            objects by their ``repr``).
+        """
         return {"task": self.name, **{f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}}
 
     def __str__(self):
@@ -222,7 +284,16 @@ def point_cloud_positions(action):
 
 
 def check_method(task: Task, method: str) -> None:
-    """Raise ``ValueError`` naming the supported methods unless ``task`` supports ``method``."""
+    """Check that ``task`` supports ``method``.
+
+    Args:
+        task: the task.
+        method: the method's name, one of :data:`METHODS`.
+
+    Raises:
+        ValueError: naming the methods there are (with the closest to a mistyped name) or the
+            ones the task supports.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}{did_you_mean(method, METHODS)}; "
                          f"methods are: {', '.join(METHODS)}")
@@ -257,6 +328,9 @@ def check_data(task: Task, data, n_train: int, seed: int) -> None:
         data: what its ``make_data`` returned.
         n_train: the training-set size asked for.
         seed: the seed asked for.
+
+    Raises:
+        ValueError: naming what is wrong (the layout, a size, the non-finite rows).
     """
     made = f"task {task.name!r}: make_data({n_train}, seed={seed}) returned"
     if not (_is_pair(data) and _is_pair(data[0]) and _is_pair(data[1])):

@@ -38,25 +38,43 @@ def train_run(task: Task, method: str, n_train: int, seed: int, device="cpu", ch
     Training is Adam with a cosine-decayed learning rate for ``task.train_steps(n_train)``
     steps on random batches of ``task.batch_size``.
 
-    With ``checkpoint`` (a path), the model, optimizer, schedule, step, and every RNG state
-    are saved there every ``checkpoint_every`` steps (by default a tenth of the run) and at
-    the end; a later call with the same path resumes from it, with the same final result as
-    an uninterrupted run. The file loads with ``torch.load(weights_only=True)``.
-
-    With ``ddp`` (under ``torchrun``, process group initialized) the model is wrapped in
-    :class:`~torch.nn.parallel.DistributedDataParallel`; every rank draws the same global
-    batch and trains on its share, so gradients are those of the whole batch. Rank 0 writes
-    the checkpoint.
-
-    The data are checked first (:func:`~symmetries.studies.check_data`: a ``ValueError``
-    names arrays with NaN or infinite values and their rows). A run whose training loss
+    A checkpointed run resumes with the same final result as an uninterrupted one. The data
+    are checked first (:func:`~symmetries.studies.check_data`). A run whose training loss
     becomes NaN or infinite stops there: its ``status`` says so (``"diverged: loss nan at
     step 12"``) and the measurements are ``None``; a run whose test metric is not finite has
-    status ``"failed: test metric nan"``. Finished runs have status ``"ok"``.
+    status ``"failed: test metric nan"``. Finished runs have status ``"ok"``. After training
+    the model is measured in eval mode: the test metric, and its equivariance
+    (:func:`~symmetries.testing.check_equivariance` on up to 64 test inputs,
+    ``task.equivariance_samples`` elements).
 
-    Returns a dict: ``status``, ``metric``, ``equivariance_max_rel``,
-    ``equivariance_mean_rel``, ``equivariance_verdict``, ``train_loss``, ``steps`` (optimizer
-    steps taken), ``seconds``, ``n_params``, ...
+    Args:
+        task: the :class:`~symmetries.studies.Task`.
+        method: one of the task's ``methods``.
+        n_train: the training-set size.
+        seed: the seed of the data, the initialization and the batches.
+        device: where to train (default: ``"cpu"``; see :func:`check_device`).
+        checkpoint: a path where the model, optimizer, schedule, step, and every RNG state
+            are saved, and resumed from if it exists (default: ``None``, no checkpoint). The
+            file loads with ``torch.load(weights_only=True)``; with ``ddp`` rank 0 writes it.
+        checkpoint_every: save every this many steps, and at the end (default: ``None``, a
+            tenth of the run).
+        progress: a per-step progress bar on a terminal (default: ``False``).
+        ddp: under ``torchrun`` with a process group initialized, wrap the model in
+            :class:`~torch.nn.parallel.DistributedDataParallel`; every rank draws the same
+            global batch and trains on its share, so gradients are those of the whole batch
+            (default: ``False``).
+
+    Returns:
+        A dict: ``task``, ``method``, ``size``, ``seed``, ``status``, ``metric``,
+        ``equivariance_max_rel``, ``equivariance_mean_rel``, ``equivariance_verdict``,
+        ``metric_name``, ``train_loss`` (the mean of the last 50 losses), ``steps``
+        (optimizer steps taken), ``seconds``, ``n_params`` and ``device``.
+
+    Raises:
+        ValueError: for an unsupported method, an unusable device, or data that fail
+            :func:`~symmetries.studies.check_data` (naming arrays with NaN or infinite values
+            and their rows).
+        RuntimeError: ``ddp`` without an initialized process group.
     """
     check_method(task, method)
     require("tqdm", extra="study", feature="train_run")
