@@ -53,6 +53,7 @@ class Potential(nn.Module):
 
     @property
     def n_species(self) -> int:
+        """The number of species the model knows."""
         return self.species.shape[0]
 
     def atomic_outputs(self, species_index: torch.Tensor, edge_index: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:

@@ -67,6 +67,9 @@ class EquivariantLinear(nn.Module):
                           for b in blocks])
 
     def reset_parameters(self):
+        r"""Draw the coefficients normal with std :math:`\sqrt{d_{out} / \mathrm{fan}}`, the fan
+        being the coefficients that feed each copy of an output summand (unit output
+        variance), and zero the bias."""
         with torch.no_grad():
             if self.weight.numel():
                 self.weight.copy_(torch.randn_like(self.weight) * self._init_scale())
