@@ -34,11 +34,16 @@ def one_thread():
 
 
 @pytest.fixture
-def e3nn_o3():
-    """e3nn's ``o3`` (skips when e3nn is not installed); e3nn builds its 3j buffers in the
-    default dtype, so this sets float64 for the test."""
-    eo = pytest.importorskip("e3nn.o3")
+def float64_default():
+    """float64 as torch's default dtype for the test (modules build their parameters, and
+    e3nn its buffers, in the default dtype)."""
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
-    yield eo
+    yield
     torch.set_default_dtype(old)
+
+
+@pytest.fixture
+def e3nn_o3(float64_default):
+    """e3nn's ``o3`` (skips when e3nn is not installed), with float64 as the default dtype."""
+    return pytest.importorskip("e3nn.o3")

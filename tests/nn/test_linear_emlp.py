@@ -16,12 +16,7 @@ def _io_reps(group):
     return rep_in, trivial(group) + V
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def test_equivariant_linear_every_group(group, gen):

@@ -135,14 +135,11 @@ def test_spherical_harmonics_module():
 
 # ------------------------------------------------------------------ e3nn cross-checks
 @pytest.fixture
-def e3nn():
+def e3nn(float64_default):
     e3 = pytest.importorskip("e3nn")
     pytest.importorskip("e3nn.nn")
     pytest.importorskip("e3nn.o3")
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield e3
-    torch.set_default_dtype(old)
+    return e3
 
 
 def test_cross_check_linear(e3nn):

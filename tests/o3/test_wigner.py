@@ -8,15 +8,6 @@ import symmetries as sym
 from symmetries.o3 import angles_to_matrix, matrix_to_angles, wigner_3j, wigner_D
 
 
-@pytest.fixture
-def float64_default():
-    """e3nn builds its generators in the default dtype: compare in float64."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def _random_angles(n, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(3, n, generator=g, dtype=torch.float64) * torch.tensor([2 * math.pi, math.pi, 2 * math.pi])[:, None]

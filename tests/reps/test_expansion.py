@@ -8,12 +8,7 @@ from symmetries.reps import (BlockBasisExpansion, basis_size, block_basis, equiv
 G = sym.groups
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _interleaved(group):
