@@ -91,6 +91,8 @@ def test_thresholds_are_stated_and_can_be_set(gen):
     with pytest.raises(ValueError, match="0 < exact_tol < approximate_tol"):
         sym.check_equivariance(lambda v: v, V, V, x, exact_tol=0.5)
     assert sym.testing.exact_tolerance(torch.float32) == pytest.approx(1e4 * 2 ** -23)
+    half = sym.check_equivariance(lambda v: v, V, V, x.half())  # rounding of half precision alone
+    assert half.exact_tol == pytest.approx(0.01) and half.verdict == "exact"
 
 
 @pytest.mark.parametrize("group, element, text", [

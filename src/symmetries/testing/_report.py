@@ -38,7 +38,7 @@ class EquivarianceReport:
     ``max_rel_error`` with the thresholds:
 
     - ``"exact"``: at most ``exact_tol`` (rounding level; by default 1e4 times the dtype's
-      rounding unit, see :func:`exact_tolerance`);
+      rounding unit, see :func:`exact_tolerance`, and at most a tenth of ``approximate_tol``);
     - ``"approximate"``: below ``approximate_tol`` (by default 0.1, 10% relative);
     - ``"absent"``: otherwise;
     - ``"not finite"``: ``f`` returned NaN or infinity, so no symmetry can be judged
@@ -53,7 +53,7 @@ class EquivarianceReport:
         dtype: the dtype of the outputs.
         exhaustive: ``True`` when every element of a finite group was checked.
         per_element_rel_error: ``(n_samples,)`` float64, the relative error of each element.
-        exact_tol: the exact threshold (default: :func:`exact_tolerance` of ``dtype``).
+        exact_tol: the exact threshold (default: :func:`exact_tolerance` of ``dtype``, at most ``approximate_tol / 10``).
         approximate_tol: the approximate threshold (default: 0.1); ``0 < exact_tol <
             approximate_tol`` or ``ValueError``.
         nonfinite: where ``f`` returned NaN or infinity, or ``None``.
@@ -74,8 +74,8 @@ class EquivarianceReport:
     nonfinite: str | None = None
 
     def __post_init__(self):
-        if self.exact_tol is None:
-            self.exact_tol = exact_tolerance(self.dtype)
+        if self.exact_tol is None:  # half precision: rounding alone reaches 10%, so exact means < approximate / 10
+            self.exact_tol = min(exact_tolerance(self.dtype), self.approximate_tol / 10)
         if not 0 < self.exact_tol < self.approximate_tol:
             raise ValueError(f"thresholds need 0 < exact_tol < approximate_tol, got {self.exact_tol:g} and "
                              f"{self.approximate_tol:g}")
