@@ -53,7 +53,8 @@ class EquivarianceReport:
         dtype: the dtype of the outputs.
         exhaustive: ``True`` when every element of a finite group was checked.
         per_element_rel_error: ``(n_samples,)`` float64, the relative error of each element.
-        exact_tol: the exact threshold (default: :func:`exact_tolerance` of ``dtype``, at most ``approximate_tol / 10``).
+        exact_tol: the exact threshold (default: :func:`exact_tolerance` of ``dtype``, at most
+            ``approximate_tol / 10``).
         approximate_tol: the approximate threshold (default: 0.1); ``0 < exact_tol <
             approximate_tol`` or ``ValueError``.
         nonfinite: where ``f`` returned NaN or infinity, or ``None``.
