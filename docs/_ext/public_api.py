@@ -39,6 +39,7 @@ PACKAGES = (
     "symmetries.nn.sets",
     "symmetries.nn.graphs",
     "symmetries.nn.images",
+    "symmetries.nn.gauge",
     "symmetries.symmetrize",
     "symmetries.data",
     "symmetries.models",

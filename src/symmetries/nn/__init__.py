@@ -3,7 +3,7 @@
 :mod:`~symmetries.nn.graphs` and :mod:`~symmetries.nn.images`. Their public names are also
 re-exported here."""
 
-from symmetries.nn import graphs, images, linear, o3, sets
+from symmetries.nn import gauge, graphs, images, linear, o3, sets
 from symmetries.nn._mlp import mlp
 from symmetries.nn.graphs import (EGNN, GNN, EGNNLayer, GNNLayer, MessagePassing, check_graph, edge_vectors,
                                   fully_connected_graph, global_pool, knn_graph, radius_graph, scatter)
@@ -19,7 +19,7 @@ from symmetries.nn.sets import (AttentionPooling, DeepSets, DeepSetsLayer, Equiv
                                 MultiheadAttentionBlock, PermutationLinear, SetAttention, check_set, set_partitions,
                                 set_pool)
 
-__all__ = ["linear", "o3", "sets", "graphs", "images", "mlp", "EGNN", "GNN", "EGNNLayer", "GNNLayer",
+__all__ = ["linear", "o3", "sets", "graphs", "images", "gauge", "mlp", "EGNN", "GNN", "EGNNLayer", "GNNLayer",
            "MessagePassing", "check_graph", "edge_vectors", "fully_connected_graph", "global_pool", "knn_graph",
            "radius_graph", "scatter", "AntialiasedPool2d", "FieldBatchNorm2d", "FieldType",
            "GatedNonlinearity2d", "GroupConv2d", "GroupPool2d", "NormNonlinearity2d", "PointwiseMaxPool2d",
