@@ -83,6 +83,9 @@ def test_plaq_and_layers_are_gauge_covariant(N, dtype, lattice):
         bil = LBilin(3, C, 4).to(dtype)
         X, X2 = bil(V, W), bil(V2, W2)
         assert rel(X2, gauge_sites(X, Om)) < tol
+        convd, bild = LConv(C, 2, 1, dim=D, dagger=True).to(dtype), LBilin(2, C, 2, dagger=True).to(dtype)
+        Y, Y2 = bild(convd(U, W), W), bild(convd(U2, W2), W2)
+        assert rel(Y2, gauge_sites(Y, Om)) < tol
         for nu in ("step", "relu", "sigmoid"):
             act = LAct(nu)
             assert rel(act(X2), gauge_sites(act(X), Om)) < tol
@@ -263,3 +266,32 @@ def test_compile_matches_eager():
     net = LCNN(dim=2, channels=(2,))
     compiled = torch.compile(net)
     torch.testing.assert_close(compiled(U), net(U), atol=1e-5, rtol=1e-5)
+
+
+def test_dagger_channels_closed_form():
+    U, _, _ = setup(2, (3, 4))
+    W = Plaq(both_orientations=False)(U)
+    conv = LConv(1, 1, 1, dim=2, unit=False, complex_weights=False, dagger=True).double()
+    assert conv.weights.weight.shape == (1, 2, 5)
+    with torch.no_grad():
+        conv.weights.weight.zero_()
+        conv.weights.weight[0, 1, conv.offsets.index((0, 1))] = 1.0  # the conjugate, one step along 0
+    assert rel(conv(U, W), transport(U, W, 0, 1).mH) < 1e-12
+
+
+def test_lcnn_trains_with_real_gradients():
+    torch.manual_seed(0)
+    U, _, _ = setup(2, (4, 4), B=8, dtype=torch.float32)
+    target = Trace()(Plaq(both_orientations=False)(U))[:, 0].flatten(1).mean(-1, keepdim=True) / 2
+    net = LCNN(dim=2, channels=(3,), dagger=True)
+    opt = torch.optim.Adam(net.parameters(), lr=0.03)
+    losses = []
+    for _ in range(40):
+        loss = ((net(U) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(p.grad is not None and not p.grad.is_complex() and torch.isfinite(p.grad).all()
+               for p in net.parameters())
+    assert losses[-1] < 0.2 * losses[0]

@@ -118,7 +118,8 @@ class LConv(nn.Module):
     with the :math:`k = 0` term counted once (one weight ``w_{ij0}``, not one per axis) and
     :math:`U_{x \to x+k\hat\mu}` as in :func:`~symmetries.nn.gauge.transport`. With
     ``unit`` the unit matrix is an extra input channel ``j`` (it transports to itself, so
-    it adds a learned multiple of :math:`\mathbb{1}`, a bias). Covariant:
+    it adds a learned multiple of :math:`\mathbb{1}`, a bias); with ``dagger`` the
+    conjugates :math:`W_j^\dagger` are extra input channels too. Covariant:
     :math:`W' \to \Omega(x) W' \Omega(x)^\dagger`.
 
     Args:
@@ -128,26 +129,29 @@ class LConv(nn.Module):
         dim: the lattice dimension ``D``.
         unit: append the unit matrix as an input channel (default ``True``, as the paper).
         complex_weights: complex weights :math:`w` (default ``True``); else real.
+        dagger: append the conjugates :math:`W_j^\dagger` as input channels (default ``False``).
 
     Shapes:
         - **U:** ``(B, D, L_0, ..., L_{D-1}, N, N)``, complex
         - **W:** ``(B, in_channels, L_0, ..., L_{D-1}, N, N)``, same dtype
         - **output:** ``(B, out_channels, L_0, ..., L_{D-1}, N, N)``
 
-    The weights are ``weight`` (and ``weight_imag``), ``(out_channels, in_channels + unit,
-    1 + 2 K D)``, the last axis over ``k = 0`` then ``mu = 0..D-1`` with ``k = -K..-1, 1..K``.
+    The weights are ``weights.weight`` (and ``weights.weight_imag``), ``(out_channels,
+    in_channels (1 + dagger) + unit, 1 + 2 K D)``: input channels ``W``, then ``W^dagger``,
+    then the unit; the last axis over ``k = 0`` then ``mu = 0..D-1`` with
+    ``k = -K..-1, 1..K`` (the order of ``offsets``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, dim: int = 2, unit: bool = True,
-                 complex_weights: bool = True):
+                 complex_weights: bool = True, dagger: bool = False):
         super().__init__()
         if kernel_size < 0 or dim < 1 or in_channels < 1 or out_channels < 1:
             raise ValueError(f"LConv needs in_channels, out_channels, dim >= 1 and kernel_size >= 0, got "
                              f"{in_channels}, {out_channels}, {dim}, {kernel_size}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.dim, self.unit = kernel_size, dim, unit
+        self.kernel_size, self.dim, self.unit, self.dagger = kernel_size, dim, unit, dagger
         self.offsets = _offsets(dim, kernel_size)
-        n_in = in_channels + int(unit)
+        n_in = in_channels * (1 + int(dagger)) + int(unit)
         self.weights = _Weights((out_channels, n_in, len(self.offsets)), 1 / math.sqrt(n_in * len(self.offsets)),
                                 complex_weights)
 
@@ -175,8 +179,10 @@ class LConv(nn.Module):
                     steps.append(V)
                 moved.extend(reversed(steps) if sign < 0 else steps)
         V = torch.stack(moved, 2)  # (B, C, O, L..., N, N), O in the order of self.offsets
+        if self.dagger:  # transport commutes with the conjugate
+            V = torch.cat([V, V.mH], 1)
         w = self.weights.complex_for(W)
-        out = torch.einsum("ijo,bjo...->bi...", w[:, :self.in_channels], V)
+        out = torch.einsum("ijo,bjo...->bi...", w[:, :V.shape[1]], V)
         if self.unit:
             bias = w[:, -1].sum(-1)  # (out,)
             shape = (1, self.out_channels) + (1,) * (W.dim() - 2)
@@ -185,7 +191,7 @@ class LConv(nn.Module):
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, dim={self.dim}, "
-                f"unit={self.unit}, complex_weights={self.complex_weights}")
+                f"unit={self.unit}, complex_weights={self.complex_weights}, dagger={self.dagger}")
 
 
 class LBilin(nn.Module):
@@ -198,7 +204,8 @@ class LBilin(nn.Module):
 
     With ``unit`` the unit matrix is appended to both inputs, so the sum also holds the
     linear terms :math:`W_j`, :math:`W'_k` and a multiple of :math:`\mathbb{1}` (the paper's
-    residual and bias terms). Covariant, since :math:`\Omega W \Omega^\dagger \Omega W'
+    residual and bias terms); with ``dagger`` the conjugates :math:`W_j^\dagger`,
+    :math:`W'^\dagger_k` are appended first. Covariant, since :math:`\Omega W \Omega^\dagger \Omega W'
     \Omega^\dagger = \Omega W W' \Omega^\dagger`.
 
     Args:
@@ -207,6 +214,7 @@ class LBilin(nn.Module):
         out_channels: output channels (default ``in_channels``).
         unit: append the unit matrix to both inputs (default ``True``).
         complex_weights: complex :math:`\alpha` (default ``True``); else real.
+        dagger: append the conjugates of both inputs as channels (default ``False``).
 
     Shapes:
         - **W:** ``(B, in_channels, L_0, ..., L_{D-1}, N, N)``, complex
@@ -215,15 +223,15 @@ class LBilin(nn.Module):
     """
 
     def __init__(self, in_channels: int, in_channels2: int | None = None, out_channels: int | None = None,
-                 unit: bool = True, complex_weights: bool = True):
+                 unit: bool = True, complex_weights: bool = True, dagger: bool = False):
         super().__init__()
         in_channels2 = in_channels if in_channels2 is None else in_channels2
         out_channels = in_channels if out_channels is None else out_channels
         if min(in_channels, in_channels2, out_channels) < 1:
             raise ValueError(f"LBilin needs channels >= 1, got {in_channels}, {in_channels2}, {out_channels}")
         self.in_channels, self.in_channels2, self.out_channels = in_channels, in_channels2, out_channels
-        self.unit = unit
-        n1, n2 = in_channels + int(unit), in_channels2 + int(unit)
+        self.unit, self.dagger = unit, dagger
+        n1, n2 = (c * (1 + int(dagger)) + int(unit) for c in (in_channels, in_channels2))
         self.weights = _Weights((out_channels, n1, n2), 1 / math.sqrt(n1 * n2), complex_weights)
 
     @property
@@ -243,6 +251,8 @@ class LBilin(nn.Module):
             raise ValueError(f"LBilin: W2 must match W in batch, lattice, N and dtype: expected shape "
                              f"{(W.shape[0], self.in_channels2, *W.shape[2:])} and {W.dtype}, got "
                              f"{tuple(W2.shape)} and {W2.dtype}")
+        if self.dagger:
+            W, W2 = torch.cat([W, W.mH], 1), torch.cat([W2, W2.mH], 1)
         if self.unit:
             W, W2 = _append_unit(W), _append_unit(W2)
         a = self.weights.complex_for(W)
@@ -251,7 +261,7 @@ class LBilin(nn.Module):
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.in_channels2}, out_channels={self.out_channels}, unit={self.unit}, "
-                f"complex_weights={self.complex_weights}")
+                f"complex_weights={self.complex_weights}, dagger={self.dagger}")
 
 
 _NU = {

@@ -32,6 +32,7 @@ class LCNN(nn.Module):
         kernel_size: ``K`` of every :class:`LConv`.
         nu: the activation of :class:`LAct`.
         complex_weights: complex weights in :class:`LConv` and :class:`LBilin`.
+        dagger: the conjugate features as extra inputs of :class:`LConv` and :class:`LBilin`.
         reduce: ``"mean"`` (default) or ``None``.
 
     Shapes:
@@ -41,7 +42,7 @@ class LCNN(nn.Module):
     """
 
     def __init__(self, dim: int = 2, out_features: int = 1, channels: Sequence[int] = (4, 4), kernel_size: int = 1,
-                 nu="step", complex_weights: bool = True, reduce: str | None = "mean"):
+                 nu="step", complex_weights: bool = True, dagger: bool = False, reduce: str | None = "mean"):
         super().__init__()
         if reduce not in ("mean", None):
             raise ValueError(f"reduce must be 'mean' or None, got {reduce!r}")
@@ -50,8 +51,8 @@ class LCNN(nn.Module):
         c = self.plaq.channels(dim)
         self.convs, self.bilins, self.acts = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
         for c_out in channels:
-            self.convs.append(LConv(c, c_out, kernel_size, dim, complex_weights=complex_weights))
-            self.bilins.append(LBilin(c_out, c, c_out, complex_weights=complex_weights))
+            self.convs.append(LConv(c, c_out, kernel_size, dim, complex_weights=complex_weights, dagger=dagger))
+            self.bilins.append(LBilin(c_out, c, c_out, complex_weights=complex_weights, dagger=dagger))
             self.acts.append(LAct(nu))
             c = c_out
         self.trace = Trace()
