@@ -295,3 +295,20 @@ def test_lcnn_trains_with_real_gradients():
     assert all(p.grad is not None and not p.grad.is_complex() and torch.isfinite(p.grad).all()
                for p in net.parameters())
     assert losses[-1] < 0.2 * losses[0]
+
+
+def test_with_the_library_gauge_action_and_checker():
+    import symmetries as sym
+
+    if not hasattr(sym.actions, "GaugeAction"):
+        pytest.skip("symmetries.actions.GaugeAction is not there yet")
+    torch.manual_seed(0)
+    U, _, _ = setup(2, (4, 3))
+    gauge = sym.groups.LatticeGauge("SU2", (4, 3))
+    links, sites = sym.actions.GaugeAction(gauge), sym.actions.GaugeAction(gauge, "site")
+    net = LCNN(dim=2, channels=(2,), kernel_size=1).double()
+    report = sym.check_equivariance(net, links, sym.actions.invariant(gauge), U, n_samples=16)
+    assert report.max_rel_error < 1e-10, report
+    conv = LConv(2, 2, 1, dim=2).double()
+    report = sym.check_equivariance(lambda u: conv(u, Plaq()(u)), links, sites, U, n_samples=16)
+    assert report.max_rel_error < 1e-10, report
