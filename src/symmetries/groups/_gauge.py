@@ -341,7 +341,7 @@ class LatticeGauge(Group):
         (\Omega \Omega')(x) = \Omega(x)\, \Omega'(x), \qquad \Omega^{-1}(x) = \Omega(x)^\dagger.
 
     It acts on links by :math:`U_\mu(x) \mapsto \Omega(x) U_\mu(x) \Omega(x + \hat\mu)^\dagger`
-    (``symmetries.actions.GaugeAction``). ``sample`` draws every site Haar-independently.
+    (:class:`~symmetries.actions.GaugeAction`). ``sample`` draws every site Haar-independently.
 
     Args:
         group: the gauge group: :class:`U1`, :class:`SU` or a name (``"U1"``, ``"SU2"``, ...).
