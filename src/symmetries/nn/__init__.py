@@ -1,7 +1,7 @@
 """Equivariant layers and networks, a subpackage per domain: :mod:`~symmetries.nn.linear`
 (any group), :mod:`~symmetries.nn.o3` (irreps), :mod:`~symmetries.nn.sets`,
-:mod:`~symmetries.nn.graphs` and :mod:`~symmetries.nn.images`. Their public names are also
-re-exported here."""
+:mod:`~symmetries.nn.graphs`, :mod:`~symmetries.nn.images` and :mod:`~symmetries.nn.gauge`
+(lattice gauge fields). The public names of all but the last are also re-exported here."""
 
 from symmetries.nn import gauge, graphs, images, linear, o3, sets
 from symmetries.nn._mlp import mlp
