@@ -80,3 +80,9 @@ def test_no_issue_or_session_numbers_in_the_project():
     hits = [f"{f.relative_to(ROOT)}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
             if pattern.search(line)]
     assert not hits, hits
+
+
+def test_test_files_have_distinct_names():
+    """The test folders are not packages, so two test files of one name would collide."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

@@ -119,3 +119,15 @@ def test_the_worst_element_is_printed_readably_for_every_kind_of_group(gen):
     c4 = sym.check_equivariance(lambda im: im[:, :, 0, 0], sym.actions.rotate_image(G.Cyclic(4)), invariant(),
                                 torch.randn(2, 1, 5, 5, generator=gen, dtype=torch.float64))
     assert "worst at rotation by" in str(c4) and "deg (r^" in str(c4)
+
+
+def test_complex_outputs_are_compared_in_both_parts(gen):
+    """A complex output that is invariant in its real part only is not invariant."""
+    V = sym.reps.standard(G.SO3())
+    x = torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    good = sym.check_equivariance(lambda v: torch.complex(v.norm(dim=-1), v.norm(dim=-1) ** 2), V, invariant(), x)
+    assert good.verdict == "exact" and good.dtype == torch.complex128
+    bad = sym.check_equivariance(lambda v: torch.complex(v.norm(dim=-1), v[:, 0]), V, invariant(), x)
+    assert bad.verdict == "absent"
+    nan = sym.check_equivariance(lambda v: torch.complex(v.norm(dim=-1), v[:, 0] / 0), V, invariant(), x)
+    assert nan.verdict == "not finite"

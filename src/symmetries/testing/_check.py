@@ -199,7 +199,7 @@ def _check(call, act_in, act_out, inputs, n_samples, generator, elements, exact_
 
 def _nonfinite(y, what: str) -> str | None:
     """``None`` when every floating value of ``y`` is finite, else where and how many are not."""
-    floats = [t.detach() for t in leaves(y) if t.is_floating_point()]
+    floats = [t.detach() for t in leaves(y) if t.is_floating_point() or t.is_complex()]
     bad = sum(int((~torch.isfinite(t)).sum()) for t in floats)
     if not bad:
         return None
@@ -208,7 +208,7 @@ def _nonfinite(y, what: str) -> str | None:
 
 
 def _dtype(x):
-    floats = [t.dtype for t in leaves(x) if t.is_floating_point()]
+    floats = [t.dtype for t in leaves(x) if t.is_floating_point() or t.is_complex()]
     return floats[0] if floats else torch.float64
 
 

@@ -20,7 +20,7 @@ def exact_tolerance(dtype: torch.dtype) -> float:
     Returns:
         The tolerance, a ``float``.
     """
-    return 1e4 * (torch.finfo(dtype).eps if dtype.is_floating_point else torch.finfo(torch.float64).eps)
+    return 1e4 * torch.finfo(dtype if dtype.is_floating_point or dtype.is_complex else torch.float64).eps
 
 
 @dataclass
