@@ -8,8 +8,9 @@ from symmetries.groups._matrix import MatrixGroup
 from symmetries.groups._orthogonal import O, SO, O2, O3, O13, SO2, SO3, Lorentz, haar_orthogonal, so_generators
 from symmetries.groups._product import DirectProduct
 from symmetries.groups._euclidean import Euclidean
-from symmetries.groups._gauge import (SU, SU2, SU3, U1, LatticeGauge, UnitaryGauge, check_unitary, gauge_group,
+from symmetries.groups._gauge import (SU, SU2, SU3, U1, UnitaryGauge, check_unitary, gauge_group,
                                       haar_unitary, project_unitary, su_generators)
+from symmetries.groups._lattice_gauge import LatticeGauge
 
 __all__ = [
     "Group", "check_same_group", "Cyclic", "Dihedral", "Symmetric", "MatrixGroup", "SO", "O", "SO2", "O2", "SO3", "O3",
