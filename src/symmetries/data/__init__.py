@@ -1,5 +1,5 @@
 """Data sets generated offline: synthetic symmetric tasks, rotated digits, charged n-body
-trajectories, lattice gauge ensembles (Wilson action, U(1) and SU(2)), and atoms from
+trajectories, lattice gauge ensembles (Wilson action, U(1), SU(2) and SU(3)), and atoms from
 molecular dynamics with EMT (metals) and GFN2-xTB (molecules)."""
 
 from symmetries.data._atoms import AtomsData, cache_dir, emt_md

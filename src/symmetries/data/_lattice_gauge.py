@@ -3,10 +3,11 @@ r"""Lattice gauge theory ensembles: Monte Carlo with the Wilson action
 .. math::
     S[U] = \beta \sum_x \sum_{\mu < \nu} \Big(1 - \frac{1}{N} \mathrm{Re}\,\mathrm{tr}\, U_{\mu\nu}(x)\Big)
 
-for :math:`U(1)` and :math:`SU(2)` on periodic lattices. A sweep visits every link once with a
-heat-bath update (von Mises for :math:`U(1)`; Creutz's method for small
-:math:`\beta k`, Kennedy-Pendleton otherwise, for :math:`SU(2)`), then ``overrelax`` times with
-an over-relaxation step that keeps the action; links of one direction and one checkerboard
+for :math:`U(1)`, :math:`SU(2)` and :math:`SU(3)` on periodic lattices. A sweep visits every
+link once with a heat-bath update (von Mises for :math:`U(1)`; Creutz's method for small
+:math:`\beta k`, Kennedy-Pendleton otherwise, for :math:`SU(2)`; Cabibbo-Marinari's three
+:math:`SU(2)` subgroups for :math:`SU(3)`; kernels in ``_heatbath``), then ``overrelax`` times
+with an over-relaxation step that keeps the action; links of one direction and one checkerboard
 colour (:math:`\sum_\nu x_\nu` even or odd) do not share a plaquette and are updated together,
 vectorised in torch over the lattice and a batch of independent chains (CPU or CUDA). Links are
 reunitarised after every sweep.
@@ -22,10 +23,8 @@ import torch
 from symmetries._internal.atomic import save_atomic
 from symmetries._internal.cache import cache_root
 from symmetries.actions import check_links, plaquettes
+from symmetries.data._heatbath import heatbath as _heatbath_update, overrelax as _overrelax_update
 from symmetries.groups import UnitaryGauge, gauge_group, project_unitary
-
-_MAX_REJECTIONS = 1000
-
 
 def wilson_action(U: torch.Tensor, beta: float) -> torch.Tensor:
     r"""The Wilson action of each configuration,
@@ -103,91 +102,6 @@ def staples(U: torch.Tensor, mu: int) -> torch.Tensor:
     return total
 
 
-def _uniform(shape, generator, device):
-    return 1 - torch.rand(shape, generator=generator, dtype=torch.float64, device=device)  # (0, 1]
-
-
-def _von_mises(kappa: torch.Tensor, generator) -> torch.Tensor:
-    """Angles with density proportional to exp(kappa cos phi) (Best and Fisher's rejection)."""
-    kappa = kappa.clamp_min(1e-8)
-    tau = 1 + torch.sqrt(1 + 4 * kappa ** 2)
-    rho = (tau - torch.sqrt(2 * tau)) / (2 * kappa)
-    r = (1 + rho ** 2) / (2 * rho)
-    out = torch.zeros_like(kappa)
-    todo = torch.ones_like(kappa, dtype=torch.bool)
-    for _ in range(_MAX_REJECTIONS):
-        u1, u2, u3 = (_uniform(kappa.shape, generator, kappa.device) for _ in range(3))
-        z = torch.cos(math.pi * u1)
-        f = (1 + r * z) / (r + z)
-        c = kappa * (r - f)
-        ok = (c * (2 - c) - u2 > 0) | (torch.log(c / u2) + 1 - c >= 0)
-        phi = torch.sign(u3 - 0.5) * torch.acos(f.clamp(-1, 1))
-        take = todo & ok
-        out = torch.where(take, phi, out)
-        todo = todo & ~ok
-        if not bool(todo.any()):
-            break
-    return out
-
-
-def _su2_a0(alpha: torch.Tensor, generator) -> torch.Tensor:
-    """a0 in [-1, 1] with density proportional to sqrt(1 - a0^2) exp(alpha a0): Creutz's method for
-    alpha < 2, Kennedy-Pendleton's above."""
-    alpha = alpha.clamp_min(1e-8)
-    out = torch.ones_like(alpha)
-    todo = torch.ones_like(alpha, dtype=torch.bool)
-    kp = alpha >= 2
-    for _ in range(_MAX_REJECTIONS):
-        r1, r2, r3, r4 = (_uniform(alpha.shape, generator, alpha.device) for _ in range(4))
-        lam2 = -(torch.log(r1) + torch.cos(2 * math.pi * r2) ** 2 * torch.log(r3)) / (2 * alpha)
-        a_kp = 1 - 2 * lam2
-        ok_kp = r4 ** 2 <= 1 - lam2
-        y = torch.exp(-2 * alpha) + (1 - torch.exp(-2 * alpha)) * r1  # uniform in [e^{-2 alpha}, 1]
-        a_cr = (1 + torch.log(y) / alpha).clamp(-1, 1)
-        ok_cr = r4 <= torch.sqrt((1 - a_cr ** 2).clamp_min(0))
-        a0, ok = torch.where(kp, a_kp, a_cr), torch.where(kp, ok_kp, ok_cr)
-        take = todo & ok
-        out = torch.where(take, a0, out)
-        todo = todo & ~ok
-        if not bool(todo.any()):
-            break
-    return out
-
-
-def _su2_from_quaternion(a0, a1, a2, a3, dtype):
-    """a0 + i a.sigma as (..., 2, 2)."""
-    top = torch.stack([torch.complex(a0, a3), torch.complex(a2, a1)], -1)
-    bottom = torch.stack([torch.complex(-a2, a1), torch.complex(a0, -a3)], -1)
-    return torch.stack([top, bottom], -2).to(dtype)
-
-
-def _heatbath(Umu, A, beta, N, generator):
-    if N == 1:
-        a = A[..., 0, 0].to(torch.complex128)
-        phi = _von_mises(beta * a.abs(), generator) - torch.angle(a)
-        return torch.polar(torch.ones_like(phi), phi)[..., None, None].to(Umu.dtype)
-    k = torch.sqrt(torch.linalg.det(A).real.clamp_min(0)).to(torch.float64)
-    V = A / k.clamp_min(1e-300).to(A.real.dtype)[..., None, None]
-    a0 = _su2_a0(beta * k, generator)
-    cos_t = 2 * _uniform(a0.shape, generator, a0.device) - 1
-    phi = 2 * math.pi * _uniform(a0.shape, generator, a0.device)
-    rad = torch.sqrt((1 - a0 ** 2).clamp_min(0))
-    sin_t = torch.sqrt((1 - cos_t ** 2).clamp_min(0))
-    X = _su2_from_quaternion(a0, rad * sin_t * torch.cos(phi), rad * sin_t * torch.sin(phi), rad * cos_t, Umu.dtype)
-    new = X @ V.mH
-    return torch.where((k > 0)[..., None, None], new, Umu)
-
-
-def _overrelax(Umu, A, N):
-    if N == 1:
-        a = A / A.abs().clamp_min(torch.finfo(A.real.dtype).tiny)
-        return (Umu * a * a).conj()
-    k = torch.sqrt(torch.linalg.det(A).real.clamp_min(0))
-    V = A / k.clamp_min(torch.finfo(k.dtype).tiny)[..., None, None]
-    new = V.mH @ Umu.mH @ V.mH
-    return torch.where((k > 0)[..., None, None], new, Umu)
-
-
 def reunitarize(U: torch.Tensor) -> torch.Tensor:
     r"""Links projected back onto the gauge group against rounding drift: :math:`U/|U|` for
     :math:`U(1)`; for :math:`SU(2)` the quaternion part :math:`(U + \sigma_2 U^* \sigma_2)/2`
@@ -224,8 +138,8 @@ def _parity(shape, device):
 
 def _mc_group(U) -> int:
     N = U.shape[-1]
-    if N not in (1, 2):
-        raise ValueError(f"the Monte Carlo updates support U(1) (N = 1) and SU(2) (N = 2) links, got N = {N}")
+    if N not in (1, 2, 3):
+        raise ValueError(f"the Monte Carlo updates support U(1) (N = 1), SU(2) and SU(3) links, got N = {N}")
     return N
 
 
@@ -238,9 +152,14 @@ def gauge_sweep(U: torch.Tensor, beta: float, generator: torch.Generator | None 
     Heat bath: :math:`U(1)` links are drawn from :math:`\exp(\beta\,\mathrm{Re}\,U A)` (von
     Mises); :math:`SU(2)` links from :math:`\exp(\frac{\beta}{2}\mathrm{Re}\,\mathrm{tr}\,UA)`
     as :math:`U = X V^\dagger` with :math:`A = kV`, :math:`X = a_0 + i\vec a\cdot\vec\sigma`,
-    :math:`a_0 \sim \sqrt{1-a_0^2}\,e^{\beta k a_0}` (Creutz / Kennedy-Pendleton).
+    :math:`a_0 \sim \sqrt{1-a_0^2}\,e^{\beta k a_0}` (Creutz / Kennedy-Pendleton);
+    :math:`SU(3)` links (Cabibbo-Marinari) as :math:`U \mapsto R_3R_2R_1U`, each :math:`R_s` in
+    the :math:`SU(2)` subgroup on rows and columns :math:`(0,1)`, :math:`(1,2)`, :math:`(0,2)`,
+    drawn by the :math:`SU(2)` heat bath at coupling :math:`2\beta/3` on the quaternion part
+    :math:`kV` of that block of :math:`UA`.
     Over-relaxation: :math:`U \mapsto V^\dagger U^\dagger V^\dagger` (:math:`SU(2)`),
-    :math:`\theta \mapsto -\theta - 2\arg A` (:math:`U(1)`), which leave the action unchanged.
+    :math:`\theta \mapsto -\theta - 2\arg A` (:math:`U(1)`), :math:`R_s = V^{\dagger 2}` in
+    each subgroup in turn (:math:`SU(3)`), which leave the action unchanged.
 
     Args:
         U: links of a batch of independent chains, every lattice extent even.
@@ -252,7 +171,7 @@ def gauge_sweep(U: torch.Tensor, beta: float, generator: torch.Generator | None 
             only, which keeps the action to rounding and is not ergodic on its own).
 
     Shapes:
-        - **U:** ``(B, D, L_0, ..., L_{D-1}, N, N)``, ``N`` = 1 or 2
+        - **U:** ``(B, D, L_0, ..., L_{D-1}, N, N)``, ``N`` = 1, 2 or 3
         - **output:** ``(B, D, L_0, ..., L_{D-1}, N, N)``
 
     Returns:
@@ -271,7 +190,8 @@ def gauge_sweep(U: torch.Tensor, beta: float, generator: torch.Generator | None 
         for mu in range(D):
             for mask in masks:
                 A = staples(U, mu)
-                new = _heatbath(U[:, mu], A, beta, N, generator) if step == 0 else _overrelax(U[:, mu], A, N)
+                new = (_heatbath_update(U[:, mu], A, beta, generator) if step == 0
+                       else _overrelax_update(U[:, mu], A))
                 U[:, mu] = torch.where(mask, new, U[:, mu])
     return reunitarize(U)
 
@@ -296,7 +216,7 @@ def simulate_wilson(group="SU2", shape=(8, 8), beta: float = 2.0, n: int = 100, 
     sweeps. Configuration ``i`` is the ``i // chains``-th sample of chain ``i % chains``.
 
     Args:
-        group: ``"U1"`` or ``"SU2"`` (or the group).
+        group: ``"U1"``, ``"SU2"`` or ``"SU3"`` (or the group).
         shape: the lattice extents, each even (default: ``(8, 8)``).
         beta: the coupling :math:`\beta` (default: 2).
         n: how many configurations (default: 100).
@@ -316,8 +236,8 @@ def simulate_wilson(group="SU2", shape=(8, 8), beta: float = 2.0, n: int = 100, 
         the links.
     """
     gauge = gauge_group(group)
-    if gauge.N not in (1, 2):
-        raise ValueError(f"the Monte Carlo updates support U1 and SU2, got {gauge!r}")
+    if gauge.N not in (1, 2, 3):
+        raise ValueError(f"the Monte Carlo updates support U1, SU2 and SU3, got {gauge!r}")
     shape = tuple(int(s) for s in shape)
     if any(L % 2 or L < 2 for L in shape):
         raise ValueError(f"checkerboard updates need even lattice extents, got lattice shape {shape}")
@@ -350,7 +270,7 @@ def wilson_ensemble(group="SU2", shape=(8, 8), beta: float = 2.0, n: int = 100, 
     CPU under the cache folder (``lattice_gauge/``).
 
     Args:
-        group: ``"U1"`` or ``"SU2"`` (default).
+        group: ``"U1"``, ``"SU2"`` (default) or ``"SU3"``.
         shape: the lattice extents, each even (default: ``(8, 8)``).
         beta: the coupling (default: 2).
         n: how many configurations (default: 100).
