@@ -181,7 +181,7 @@ def gauge_sweep(U: torch.Tensor, beta: float, generator: torch.Generator | None 
         _, shape, _ = check_links(U)
         if any(L % 2 for L in shape):
             raise ValueError(f"checkerboard updates need even lattice extents, got lattice shape {shape}")
-    N = _mc_group(U)
+    _mc_group(U)  # the group the heat bath knows: U(1), SU(2) or SU(3), else a clear error
     D, shape = U.shape[1], tuple(U.shape[2:-2])
     parity = _parity(shape, U.device)
     masks = [(parity == p)[..., None, None] for p in (0, 1)]

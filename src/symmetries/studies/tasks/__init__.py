@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 
 #: the built-in task modules, by domain
-BUILTIN = ("emlp", "digits", "nbody", "forces")
+BUILTIN = ("emlp", "digits", "nbody", "forces", "wilson")
 
 for _name in BUILTIN:
     if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
