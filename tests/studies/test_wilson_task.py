@@ -9,10 +9,16 @@ import symmetries as sym
 from symmetries.actions import GaugeAction, invariant, polyakov_loops, wilson_loops
 from symmetries.groups import LatticeGauge
 from symmetries.studies import get_task, train_run
-from symmetries.studies.tasks.wilson import LinkCNN, SubLatticeGaugeAction, WilsonLoops, wilson_targets
+from symmetries.studies.tasks.wilson import (
+    LinkCNN,
+    SubLatticeGaugeAction,
+    WilsonLoops,
+    wilson_targets,
+)
 
-TINY = dict(train_lattice=(4, 4), test_lattice=(6, 6), betas=(0.5, 4.0), pool=12, warmup=4, spacing=1,
-            test_size=8, channels=(2,), cnn_hidden=8, batch_size=4, min_steps=4, max_steps=4)
+TINY = {"train_lattice": (4, 4), "test_lattice": (6, 6), "betas": (0.5, 4.0), "pool": 12, "warmup": 4,
+        "spacing": 1, "test_size": 8, "channels": (2,), "cnn_hidden": 8, "batch_size": 4, "min_steps": 4,
+        "max_steps": 4}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +40,7 @@ def test_registered_with_the_papers_methods():
 
 
 def test_data_shapes_and_finite(task):
-    t, ((x, y), (xt, yt)) = task
+    _, ((x, y), (xt, yt)) = task
     assert x.shape == (6, 2, 4, 4, 2, 2) and x.dtype == torch.complex64
     assert xt.shape == (8, 2, 6, 6, 2, 2)
     assert y.shape == (6, 3) and yt.shape == (8, 3)
@@ -47,15 +53,15 @@ def test_data_shapes_and_finite(task):
 
 
 def test_same_seed_same_data_and_test_set_independent_of_seed(task):
-    t, ((x, y), (xt, yt)) = task
-    (x2, _), (xt2, _) = t.make_data(6, 0)
+    t, ((x, _), (xt, _)) = task
+    (x2, _), _ = t.make_data(6, 0)
     (x3, _), (xt3, _) = t.make_data(6, 1)
     assert torch.equal(x, x2) and torch.equal(xt, xt3)
     assert not torch.equal(x, x3)
 
 
 def test_targets_are_the_observables(task):
-    t, ((x, y), (xt, yt)) = task
+    _, (_, (xt, yt)) = task
     U = xt
     # the plaquette by hand: U_0(x) U_1(x + 0) U_0(x + 1)^dagger U_1(x)^dagger
     U0, U1 = U[:, 0], U[:, 1]
