@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from symmetries._internal.tree import tree_map
-from symmetries.actions._action import Action, flat_distance
+from symmetries.actions._action import Action
 from symmetries.actions._layout import layout_entries, map_layout
 from symmetries.groups import Cyclic, DirectProduct, LatticeGauge
 
@@ -17,16 +16,6 @@ def _check_layout(layout, name):
     for entry in layout_entries(layout):
         if entry is not None and entry not in _KINDS:
             raise ValueError(f"unknown {name} layout entry {entry!r}; use one of {_KINDS} or None")
-
-
-def _real_view(x):
-    return torch.view_as_real(x) if torch.is_tensor(x) and x.is_complex() else x
-
-
-def complex_distance(a, b):
-    """Per-sample ``(max |a - b|, max |b|)`` over the tensors of a structure, complex ones by
-    their real and imaginary parts."""
-    return flat_distance(tree_map(_real_view, a), tree_map(_real_view, b))
 
 
 class GaugeAction(Action):
@@ -89,9 +78,6 @@ class GaugeAction(Action):
             return om[:, None] @ x @ om[:, None].mH
         ahead = torch.stack([torch.roll(om, shifts=-1, dims=1 + mu) for mu in range(D)], 1)
         return om[:, None] @ x @ ahead.mH
-
-    def distance(self, a, b):
-        return complex_distance(a, b)
 
 
 def translation_group(shape) -> DirectProduct | Cyclic:
@@ -168,6 +154,3 @@ class LatticeTranslation(Action):
                              f"got shape {tuple(x.shape)}")
         return torch.stack([torch.roll(x[i], shifts=tuple(int(s) for s in t[i]), dims=tuple(d - 1 for d in dims))
                             for i in range(x.shape[0])])
-
-    def distance(self, a, b):
-        return complex_distance(a, b)

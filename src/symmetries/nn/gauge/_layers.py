@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from symmetries.actions import wilson_loop_matrices
 from symmetries.nn.gauge._field import _step, check_features, check_links
 
 
@@ -92,15 +93,10 @@ class Plaq(nn.Module):
         D, _ = check_links(U)
         if D < 2:
             raise ValueError(f"plaquettes need a lattice of dimension D >= 2, got D = {D}")
-        out = []
-        for mu in range(D):
-            for nu in range(mu + 1, D):
-                Umu, Unu = U[:, mu], U[:, nu]
-                P = Umu @ torch.roll(Unu, -1, 1 + mu) @ torch.roll(Umu, -1, 1 + nu).mH @ Unu.mH
-                out.append(P)
-                if self.both_orientations:
-                    out.append(P.mH)
-        return torch.stack(out, 1)
+        P = wilson_loop_matrices(U, (1, 1), check=False)  # (B, planes, L..., N, N), checked above
+        if not self.both_orientations:
+            return P
+        return torch.stack([P, P.mH], 2).flatten(1, 2)  # each plane, then its reverse
 
     def extra_repr(self):
         return f"both_orientations={self.both_orientations}"
